@@ -1,0 +1,396 @@
+//! slice_data() and macroblock_layer() in CAVLC mode (H.264 7.3.4, 7.3.5) for I and P
+//! slices: macroblock types, prediction syntax, coded_block_pattern, mb_qp_delta and the
+//! residual levels, and the motion vectors that follow from them (8.4.1).
+
+use super::bits::BitReader;
+use super::cavlc::{nc_from_neighbours, residual_block};
+use super::error::ErrorKind;
+use super::mb::{blk_xy, MbKind, Macroblock};
+use super::mvpred::{MvCache, Neighbours, Shape};
+use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
+use super::pps::Pps;
+use super::slice::{SliceHeader, SliceType};
+use super::sps::Sps;
+use super::tables::mb_types::{I_16X16, P_MB_TYPES, P_SUB_MB_TYPES};
+use super::tables::misc::{CBP_INTER, CBP_INTER_MONO, CBP_INTRA, CBP_INTRA_MONO};
+
+/// What a slice needs while its macroblocks are parsed.
+pub struct SliceCtx<'a> {
+    pub sps: &'a Sps,
+    pub pps: &'a Pps,
+    pub hdr: &'a SliceHeader,
+    pub slice_num: u32,
+}
+
+/// Scratch state reused from slice to slice (no allocation per macroblock).
+#[derive(Default)]
+pub struct MbScratch {
+    cache: MvCache,
+}
+
+/// Parses slice_data() of a CAVLC slice into `pic`. On error, returns it with the address
+/// of the macroblock being parsed; macroblocks before it stay decoded.
+pub fn decode_slice_cavlc(
+    r: &mut BitReader,
+    pic: &mut Picture,
+    ctx: &SliceCtx,
+    scratch: &mut MbScratch,
+) -> Result<(), (ErrorKind, u32)> {
+    let total = pic.mb_width * pic.mb_height;
+    let mut addr = ctx.hdr.first_mb_in_slice;
+    let mut qp = ctx.hdr.slice_qp(ctx.pps);
+    let inter = ctx.hdr.slice_type != SliceType::I;
+    if ctx.hdr.slice_type == SliceType::B {
+        return Err((ErrorKind::Unsupported { feature: "B slices (parser II)" }, addr));
+    }
+    loop {
+        if inter {
+            let run = r.ue("mb_skip_run").map_err(|e| (e, addr))?;
+            if run > total - addr {
+                return Err((ErrorKind::OutOfRange { element: "mb_skip_run", value: i64::from(run) }, addr));
+            }
+            for _ in 0..run {
+                decode_p_skip(pic, ctx, scratch, addr, qp);
+                addr += 1;
+            }
+            if run > 0 && !r.more_rbsp_data() {
+                return Ok(());
+            }
+        }
+        if addr >= total {
+            return Err((ErrorKind::OutOfRange { element: "first_mb_in_slice / slice data length", value: i64::from(addr) }, addr));
+        }
+        macroblock_layer(r, pic, ctx, scratch, addr, &mut qp).map_err(|e| (e, addr))?;
+        addr += 1;
+        if !r.more_rbsp_data() {
+            return Ok(());
+        }
+    }
+}
+
+/// Neighbour availability of macroblock `addr` (6.4.9): inside the picture and in the
+/// same slice (hence already decoded).
+fn neighbours(pic: &Picture, addr: u32, slice_num: u32) -> Neighbours {
+    let w = pic.mb_width;
+    let (x, y) = (addr % w, addr / w);
+    let same = |a: u32| pic.mbs.get(a as usize).is_some_and(|m| m.is_decoded() && m.slice_num == slice_num);
+    Neighbours {
+        a: x > 0 && same(addr - 1),
+        b: y > 0 && same(addr - w),
+        c: y > 0 && x + 1 < w && same(addr - w + 1),
+        d: x > 0 && y > 0 && same(addr - w - 1),
+    }
+}
+
+fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, qp: i32) {
+    let n = neighbours(pic, addr, ctx.slice_num);
+    let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+    let cache = &mut scratch.cache;
+    cache.load(pic, 0, x, y, n);
+    let mv = cache.p_skip();
+    cache.fill(0, 0, 4, 4, 0, mv);
+    cache.store(pic, 0, x, y);
+    set_unused_list(pic, 1, x, y);
+    pic.mbs[addr as usize] = Macroblock {
+        kind: MbKind::PSkip,
+        slice_num: ctx.slice_num,
+        qp: qp as u8,
+        ..Macroblock::default()
+    };
+}
+
+/// Marks list `list` unused (ref_idx -1, zero vector) for the 16 blocks of a macroblock.
+fn set_unused_list(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize) {
+    let stride = pic.stride4();
+    for r in 0..4 {
+        let i = (mb_y * 4 + r) * stride + mb_x * 4;
+        if let Some(d) = pic.ref_idx[list].get_mut(i..i + 4) {
+            d.fill(REF_NONE);
+        }
+        if let Some(d) = pic.mv[list].get_mut(i..i + 4) {
+            d.fill([0, 0]);
+        }
+    }
+}
+
+fn macroblock_layer(
+    r: &mut BitReader,
+    pic: &mut Picture,
+    ctx: &SliceCtx,
+    scratch: &mut MbScratch,
+    addr: u32,
+    qp: &mut i32,
+) -> Result<(), ErrorKind> {
+    let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+    let n = neighbours(pic, addr, ctx.slice_num);
+    let chroma = ctx.sps.chroma_array_type() != 0;
+    let mut mb = Macroblock { slice_num: ctx.slice_num, ..Macroblock::default() };
+    let is_p = ctx.hdr.slice_type == SliceType::P;
+    let mb_type = r.ue_max(if is_p { 30 } else { 25 }, "mb_type")?;
+    let intra_type = if is_p { mb_type.checked_sub(5) } else { Some(mb_type) };
+    match intra_type {
+        Some(25) => return decode_pcm(r, pic, mb, addr, *qp, chroma),
+        Some(t) => {
+            mb.mb_type = t as u8;
+            if t == 0 {
+                let t8 = ctx.pps.transform_8x8_mode_flag && r.flag("transform_size_8x8_flag")?;
+                mb.transform_size_8x8_flag = t8;
+                mb.kind = if t8 { MbKind::I8x8 } else { MbKind::I4x4 };
+                for i in 0..if t8 { 4 } else { 16 } {
+                    mb.intra_pred[i] = if r.flag("prev_intra_pred_mode_flag")? {
+                        -1
+                    } else {
+                        r.u(3, "rem_intra_pred_mode")? as i8
+                    };
+                }
+            } else {
+                mb.kind = MbKind::I16x16;
+                let (pred, cbp_c, cbp_l) = I_16X16[t as usize - 1];
+                mb.intra_pred[0] = pred as i8;
+                mb.cbp = (cbp_c << 4) | cbp_l;
+            }
+            if chroma {
+                mb.intra_chroma_pred_mode = r.ue_max(3, "intra_chroma_pred_mode")? as u8;
+            }
+            set_unused_list(pic, 0, mb_x, mb_y);
+            set_unused_list(pic, 1, mb_x, mb_y);
+        }
+        None => {
+            mb.kind = MbKind::P;
+            mb.mb_type = mb_type as u8;
+            inter_pred_p(r, pic, ctx, scratch, &mut mb, mb_x, mb_y, n)?;
+            set_unused_list(pic, 1, mb_x, mb_y);
+        }
+    }
+    if mb.kind != MbKind::I16x16 {
+        let code = r.ue_max(if chroma { 47 } else { 15 }, "coded_block_pattern")? as usize;
+        let intra = mb.kind.is_intra();
+        mb.cbp = match (chroma, intra) {
+            (true, true) => CBP_INTRA[code],
+            (true, false) => CBP_INTER[code],
+            (false, true) => CBP_INTRA_MONO[code],
+            (false, false) => CBP_INTER_MONO[code],
+        };
+        if mb.cbp & 15 != 0 && ctx.pps.transform_8x8_mode_flag && mb.kind == MbKind::P {
+            // noSubMbPartSizeLessThan8x8Flag: every sub_mb_type of P_8x8 is P_L0_8x8.
+            let big = mb.mb_type < 3 || mb.sub_mb_type.iter().all(|&s| s == 0);
+            if big {
+                mb.transform_size_8x8_flag = r.flag("transform_size_8x8_flag")?;
+            }
+        }
+    }
+    if mb.cbp != 0 || mb.kind == MbKind::I16x16 {
+        let delta = r.se_range(-26, 25, "mb_qp_delta")?;
+        *qp = (*qp + delta + 52) % 52;
+        mb.qp = *qp as u8;
+        residual(r, pic, &mut mb, addr, n, chroma)?;
+    } else {
+        mb.qp = *qp as u8;
+    }
+    pic.mbs[addr as usize] = mb;
+    Ok(())
+}
+
+/// I_PCM (7.3.5): byte-aligned raw samples, kept in the level buffer.
+fn decode_pcm(
+    r: &mut BitReader,
+    pic: &mut Picture,
+    mut mb: Macroblock,
+    addr: u32,
+    qp: i32,
+    chroma: bool,
+) -> Result<(), ErrorKind> {
+    while !r.byte_aligned() {
+        if r.u(1, "pcm_alignment_zero_bit")? != 0 {
+            return Err(ErrorKind::OutOfRange { element: "pcm_alignment_zero_bit", value: 1 });
+        }
+    }
+    let n = if chroma { 384 } else { 256 };
+    let coeffs = &mut pic.coeffs[addr as usize];
+    for (i, c) in coeffs.iter_mut().take(n).enumerate() {
+        *c = r.u(8, if i < 256 { "pcm_sample_luma" } else { "pcm_sample_chroma" })? as i16;
+    }
+    mb.kind = MbKind::IPcm;
+    mb.mb_type = 25;
+    mb.qp = qp as u8;
+    mb.total_coeff = [16; 24];
+    mb.cbp = 0x2f;
+    let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+    set_unused_list(pic, 0, x, y);
+    set_unused_list(pic, 1, x, y);
+    pic.mbs[addr as usize] = mb;
+    Ok(())
+}
+
+/// mb_pred() / sub_mb_pred() of a P macroblock and its motion vectors (8.4.1).
+#[allow(clippy::too_many_arguments)]
+fn inter_pred_p(
+    r: &mut BitReader,
+    pic: &mut Picture,
+    ctx: &SliceCtx,
+    scratch: &mut MbScratch,
+    mb: &mut Macroblock,
+    mb_x: usize,
+    mb_y: usize,
+    n: Neighbours,
+) -> Result<(), ErrorKind> {
+    let max_ref = ctx.hdr.num_ref_idx_l0_active_minus1;
+    let read_ref = |r: &mut BitReader| -> Result<i8, ErrorKind> {
+        if max_ref > 0 { Ok(r.te(max_ref, "ref_idx_l0")? as i8) } else { Ok(0) }
+    };
+    let read_mvd = |r: &mut BitReader| -> Result<[i32; 2], ErrorKind> {
+        Ok([r.se_range(-8192, 8191, "mvd_l0")?, r.se_range(-2048, 2047, "mvd_l0")?])
+    };
+    let cache = &mut scratch.cache;
+    cache.load(pic, 0, mb_x, mb_y, n);
+    let info = &P_MB_TYPES[usize::from(mb.mb_type)];
+    if mb.mb_type < 3 {
+        let parts = usize::from(info.num_parts);
+        let mut refs = [0i8; 2];
+        for rf in refs.iter_mut().take(parts) {
+            *rf = read_ref(r)?;
+        }
+        let (w, h) = (usize::from(info.width) / 4, usize::from(info.height) / 4);
+        for (p, &rf) in refs.iter().enumerate().take(parts) {
+            let mvd = read_mvd(r)?;
+            let (x, y) = if w == 4 { (0, p * h) } else { (p * w, 0) };
+            let shape = match mb.mb_type {
+                1 => Shape::P16x8(p as u8),
+                2 => Shape::P8x16(p as u8),
+                _ => Shape::Other,
+            };
+            let mvp = cache.predict(x, y, w, rf, shape);
+            cache.fill(x, y, w, h, rf, add_mv(mvp, mvd));
+        }
+    } else {
+        for i in 0..4 {
+            mb.sub_mb_type[i] = r.ue_max(3, "sub_mb_type")? as u8;
+        }
+        let mut refs = [0i8; 4];
+        if mb.mb_type == 3 {
+            for rf in &mut refs {
+                *rf = read_ref(r)?;
+            }
+        }
+        for (i, &rf) in refs.iter().enumerate() {
+            let sub = &P_SUB_MB_TYPES[usize::from(mb.sub_mb_type[i])];
+            let (w, h) = (usize::from(sub.width) / 4, usize::from(sub.height) / 4);
+            let (x8, y8) = ((i & 1) * 2, (i >> 1) * 2);
+            for j in 0..usize::from(sub.num_parts) {
+                let mvd = read_mvd(r)?;
+                let (x, y) = (x8 + (j % (2 / w)) * w, y8 + (j / (2 / w)) * h);
+                let mvp = cache.predict(x, y, w, rf, Shape::Other);
+                cache.fill(x, y, w, h, rf, add_mv(mvp, mvd));
+            }
+        }
+    }
+    cache.store(pic, 0, mb_x, mb_y);
+    Ok(())
+}
+
+#[inline(always)]
+fn add_mv(p: [i16; 2], d: [i32; 2]) -> [i16; 2] {
+    [(i32::from(p[0]) + d[0]) as i16, (i32::from(p[1]) + d[1]) as i16]
+}
+
+/// residual() in CAVLC mode (7.3.5.3) for 4:2:0 / monochrome: levels into the picture's
+/// level buffer, TotalCoeff per block into the macroblock.
+fn residual(
+    r: &mut BitReader,
+    pic: &mut Picture,
+    mb: &mut Macroblock,
+    addr: u32,
+    n: Neighbours,
+    chroma: bool,
+) -> Result<(), ErrorKind> {
+    let w = pic.mb_width as usize;
+    let a_tc = if n.a { Some(pic.mbs[addr as usize - 1].total_coeff) } else { None };
+    let b_tc = if n.b { Some(pic.mbs[addr as usize - w].total_coeff) } else { None };
+    let levels = &mut pic.coeffs[addr as usize];
+    let tc = &mut mb.total_coeff;
+    let cbp_l = mb.cbp & 15;
+    // nC of the luma 4x4 block at (x, y) (9.2.1).
+    let luma_nc = |tc: &[u8; 24], x: usize, y: usize| {
+        let a = if x > 0 { Some(tc[y * 4 + x - 1]) } else { a_tc.map(|t| t[y * 4 + 3]) };
+        let b = if y > 0 { Some(tc[(y - 1) * 4 + x]) } else { b_tc.map(|t| t[12 + x]) };
+        nc_from_neighbours(a, b)
+    };
+    if mb.kind == MbKind::I16x16 {
+        let dc = &mut levels[LUMA_DC..LUMA_DC + 16];
+        dc.fill(0);
+        let nc = luma_nc(tc, 0, 0);
+        if residual_block(r, nc, dc, 0, 15, 16)? > 0 {
+            mb.coded_dc |= 1;
+        }
+    }
+    for i8x8 in 0..4 {
+        let coded = cbp_l & (1 << i8x8) != 0;
+        if mb.transform_size_8x8_flag {
+            let block = &mut levels[i8x8 * 64..i8x8 * 64 + 64];
+            if coded {
+                block.fill(0);
+            }
+            for i4x4 in 0..4 {
+                let (x, y) = blk_xy(i8x8 * 4 + i4x4);
+                if !coded {
+                    tc[y * 4 + x] = 0;
+                    continue;
+                }
+                let mut tmp = [0i16; 16];
+                let nc = luma_nc(tc, x, y);
+                tc[y * 4 + x] = residual_block(r, nc, &mut tmp, 0, 15, 16)?;
+                // 7.3.5.3.2: coefficient k of list i4x4 is 8x8 scan index 4 * k + i4x4.
+                for (k, &v) in tmp.iter().enumerate() {
+                    block[4 * k + i4x4] = v;
+                }
+            }
+            continue;
+        }
+        for i4x4 in 0..4 {
+            let blk = i8x8 * 4 + i4x4;
+            let (x, y) = blk_xy(blk);
+            if !coded {
+                tc[y * 4 + x] = 0;
+                continue;
+            }
+            let block = &mut levels[blk * 16..blk * 16 + 16];
+            block.fill(0);
+            let nc = luma_nc(tc, x, y);
+            tc[y * 4 + x] = if mb.kind == MbKind::I16x16 {
+                residual_block(r, nc, block, 1, 15, 15)?
+            } else {
+                residual_block(r, nc, block, 0, 15, 16)?
+            };
+        }
+    }
+    if !chroma {
+        return Ok(());
+    }
+    let cbp_c = mb.cbp >> 4;
+    if cbp_c & 3 != 0 {
+        for c in 0..2 {
+            let dc = &mut levels[CHROMA_DC + 4 * c..CHROMA_DC + 4 * c + 4];
+            dc.fill(0);
+            if residual_block(r, -1, dc, 0, 3, 4)? > 0 {
+                mb.coded_dc |= 2 << c;
+            }
+        }
+    }
+    for c in 0..2 {
+        let base = 16 + 4 * c;
+        for blk in 0..4 {
+            let (x, y) = (blk & 1, blk >> 1);
+            if cbp_c & 2 == 0 {
+                tc[base + blk] = 0;
+                continue;
+            }
+            let a = if x > 0 { Some(tc[base + blk - 1]) } else { a_tc.map(|t| t[base + blk + 1]) };
+            let b = if y > 0 { Some(tc[base + blk - 2]) } else { b_tc.map(|t| t[base + blk + 2]) };
+            let off = CHROMA_AC + (c * 4 + blk) * 16;
+            let block = &mut levels[off..off + 16];
+            block.fill(0);
+            tc[base + blk] = residual_block(r, nc_from_neighbours(a, b), block, 1, 15, 15)?;
+        }
+    }
+    Ok(())
+}

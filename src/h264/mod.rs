@@ -1,0 +1,23 @@
+//! Compressed-domain H.264: everything up to motion vectors and residual levels, without
+//! motion compensation or deblocking. Pure: no I/O; never panics on input.
+#![forbid(unsafe_code)]
+
+pub mod bits;
+pub mod cavlc;
+pub mod decoder;
+pub mod dpb;
+pub mod error;
+pub mod macroblock;
+pub mod mb;
+pub mod mvpred;
+pub mod nal;
+pub mod output;
+pub mod picture;
+pub mod pps;
+pub mod slice;
+pub mod sps;
+pub mod tables;
+
+pub use decoder::{Decoder, Output};
+pub use error::{Error, ErrorKind};
+pub use picture::{Picture, PictureType};

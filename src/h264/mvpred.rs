@@ -1,0 +1,206 @@
+//! Motion-vector prediction, H.264 8.4.1.3 (median, directional 16x8 / 8x16) and P_Skip
+//! (8.4.1.1), over a small neighbourhood cache of one macroblock and one list.
+
+use super::picture::Picture;
+
+/// ref_idx marking a neighbouring 4x4 block that is not available (outside the picture,
+/// another slice, or later in decoding order). -1 (REF_NONE) marks an available block that
+/// is intra or does not use the list.
+pub const REF_NA: i8 = -2;
+
+/// The shape of the partition being predicted, for the directional rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Other,
+    /// 16x8, upper (0) or lower (1) partition.
+    P16x8(u8),
+    /// 8x16, left (0) or right (1) partition.
+    P8x16(u8),
+}
+
+/// ref_idx and mv of the 4x4 blocks around and inside the current macroblock, for one list:
+/// rows -1..=3 and columns -1..=4 in 4x4 units, stored at [row + 1][col + 1]. Column 4 is
+/// the neighbour C of the right-most partitions: available only above the macroblock.
+#[derive(Debug, Clone)]
+pub struct MvCache {
+    pub refs: [[i8; 6]; 5],
+    pub mvs: [[[i16; 2]; 6]; 5],
+}
+
+/// Which neighbouring macroblocks (6.4.9) are available.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Neighbours {
+    pub a: bool,
+    pub b: bool,
+    pub c: bool,
+    pub d: bool,
+}
+
+impl MvCache {
+    pub fn new() -> Self {
+        MvCache { refs: [[REF_NA; 6]; 5], mvs: [[[0; 2]; 6]; 5] }
+    }
+
+    /// Loads the neighbours of macroblock (mb_x, mb_y) for `list`; the inside is marked
+    /// not available until partitions are decoded.
+    pub fn load(&mut self, pic: &Picture, list: usize, mb_x: usize, mb_y: usize, n: Neighbours) {
+        self.refs = [[REF_NA; 6]; 5];
+        let stride = pic.stride4();
+        let refs = &pic.ref_idx[list];
+        let mvs = &pic.mv[list];
+        let x0 = mb_x * 4;
+        let y0 = mb_y * 4;
+        let mut get = |row: usize, col: usize, x: usize, y: usize| {
+            let i = y * stride + x;
+            if let (Some(&r), Some(&m)) = (refs.get(i), mvs.get(i)) {
+                self.refs[row][col] = r;
+                self.mvs[row][col] = m;
+            }
+        };
+        if n.b {
+            for c in 0..4 {
+                get(0, c + 1, x0 + c, y0 - 1);
+            }
+        }
+        if n.d {
+            get(0, 0, x0 - 1, y0 - 1);
+        }
+        if n.c {
+            get(0, 5, x0 + 4, y0 - 1);
+        }
+        if n.a {
+            for r in 0..4 {
+                get(r + 1, 0, x0 - 1, y0 + r);
+            }
+        }
+    }
+
+    /// Writes the inside of the cache back into the picture.
+    pub fn store(&self, pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize) {
+        let stride = pic.stride4();
+        for r in 0..4 {
+            let i = (mb_y * 4 + r) * stride + mb_x * 4;
+            if let Some(dst) = pic.ref_idx[list].get_mut(i..i + 4) {
+                dst.copy_from_slice(&self.refs[r + 1][1..5]);
+            }
+            if let Some(dst) = pic.mv[list].get_mut(i..i + 4) {
+                dst.copy_from_slice(&self.mvs[r + 1][1..5]);
+            }
+        }
+    }
+
+    /// Sets a decoded partition: (x, y, w, h) in 4x4 units inside the macroblock.
+    #[inline(always)]
+    pub fn fill(&mut self, x: usize, y: usize, w: usize, h: usize, ref_idx: i8, mv: [i16; 2]) {
+        for row in &mut self.refs[y + 1..y + 1 + h] {
+            row[x + 1..x + 1 + w].fill(ref_idx);
+        }
+        for row in &mut self.mvs[y + 1..y + 1 + h] {
+            row[x + 1..x + 1 + w].fill(mv);
+        }
+    }
+
+    #[inline(always)]
+    fn at(&self, x: isize, y: isize) -> (i8, [i16; 2]) {
+        let (r, c) = ((y + 1) as usize, (x + 1) as usize);
+        (self.refs[r][c], self.mvs[r][c])
+    }
+
+    /// mvpLX for the partition at (x, y) of width w (4x4 units) using `ref_idx` (8.4.1.3).
+    pub fn predict(&self, x: usize, y: usize, w: usize, ref_idx: i8, shape: Shape) -> [i16; 2] {
+        let (x, y, w) = (x as isize, y as isize, w as isize);
+        let a = self.at(x - 1, y);
+        let b = self.at(x, y - 1);
+        let mut c = self.at(x + w, y - 1);
+        if c.0 == REF_NA {
+            c = self.at(x - 1, y - 1);
+        }
+        // 8.4.1.3 directional rules; unavailable / intra neighbours have refIdx < 0.
+        match shape {
+            Shape::P16x8(0) if b.0 == ref_idx => return b.1,
+            Shape::P16x8(1) if a.0 == ref_idx => return a.1,
+            Shape::P8x16(0) if a.0 == ref_idx => return a.1,
+            Shape::P8x16(1) if c.0 == ref_idx => return c.1,
+            _ => {}
+        }
+        median(a, b, c, ref_idx)
+    }
+
+    /// The P_Skip motion vector (8.4.1.1), ref_idx 0.
+    pub fn p_skip(&self) -> [i16; 2] {
+        let a = self.at(-1, 0);
+        let b = self.at(0, -1);
+        if a.0 == REF_NA || b.0 == REF_NA || (a.0 == 0 && a.1 == [0, 0]) || (b.0 == 0 && b.1 == [0, 0]) {
+            return [0, 0];
+        }
+        self.predict(0, 0, 4, 0, Shape::Other)
+    }
+}
+
+impl Default for MvCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// 8.4.1.3.1: median prediction from neighbours A, B, C (C already replaced by D).
+#[inline(always)]
+fn median(a: (i8, [i16; 2]), mut b: (i8, [i16; 2]), mut c: (i8, [i16; 2]), ref_idx: i8) -> [i16; 2] {
+    if b.0 == REF_NA && c.0 == REF_NA && a.0 != REF_NA {
+        b = a;
+        c = a;
+    }
+    // Unavailable neighbours count as refIdx -1 with a zero vector.
+    let norm = |n: (i8, [i16; 2])| if n.0 < 0 { (-1, [0i16, 0]) } else { n };
+    let (a, b, c) = (norm(a), norm(b), norm(c));
+    let matches = (a.0 == ref_idx) as u8 + (b.0 == ref_idx) as u8 + (c.0 == ref_idx) as u8;
+    if matches == 1 {
+        if a.0 == ref_idx {
+            return a.1;
+        }
+        if b.0 == ref_idx {
+            return b.1;
+        }
+        return c.1;
+    }
+    [med3(a.1[0], b.1[0], c.1[0]), med3(a.1[1], b.1[1], c.1[1])]
+}
+
+#[inline(always)]
+fn med3(a: i16, b: i16, c: i16) -> i16 {
+    a.max(b).min(a.min(b).max(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_three() {
+        assert_eq!(med3(1, 2, 3), 2);
+        assert_eq!(med3(3, 1, 2), 2);
+        assert_eq!(med3(-5, 7, 7), 7);
+    }
+
+    #[test]
+    fn only_a_available_copies_a() {
+        let mut c = MvCache::new();
+        c.refs[1][0] = 0;
+        c.mvs[1][0] = [8, -4];
+        assert_eq!(c.predict(0, 0, 4, 0, Shape::Other), [8, -4]);
+        // With ref_idx 1 nothing matches: median of (A, A, A) is still A.
+        assert_eq!(c.predict(0, 0, 4, 1, Shape::Other), [8, -4]);
+    }
+
+    #[test]
+    fn single_matching_reference_wins() {
+        let mut c = MvCache::new();
+        for col in 0..6 {
+            c.refs[0][col] = 1;
+            c.mvs[0][col] = [100, 100];
+        }
+        c.refs[1][0] = 0;
+        c.mvs[1][0] = [4, 4];
+        assert_eq!(c.predict(0, 0, 4, 0, Shape::Other), [4, 4]);
+    }
+}

@@ -1,0 +1,126 @@
+//! What the compressed-domain pass gives per picture: types, POC, per-macroblock syntax,
+//! the motion-vector field per 4x4 block and the residual levels (not transformed).
+
+use super::mb::Macroblock;
+use super::sps::Sps;
+
+/// Residual levels stored per macroblock, in coding (scan) order per block:
+/// luma 16 x 16 (for the 8x8 transform: four 64-level blocks in the same space),
+/// Intra16x16 DC 16, chroma DC 2 x 4, chroma AC 2 x 4 x 16 (index 0 of each AC block
+/// unused: AC levels sit at scan positions 1..=15). I_PCM samples reuse the first 384.
+pub const COEFFS_PER_MB: usize = 408;
+pub const LUMA_DC: usize = 256;
+pub const CHROMA_DC: usize = 272;
+pub const CHROMA_AC: usize = 280;
+
+/// ref_idx of a 4x4 block that is intra or does not use the list.
+pub const REF_NONE: i8 = -1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PictureType {
+    I,
+    P,
+    B,
+}
+
+impl PictureType {
+    pub fn letter(self) -> char {
+        match self {
+            PictureType::I => 'I',
+            PictureType::P => 'P',
+            PictureType::B => 'B',
+        }
+    }
+}
+
+/// One decoded (compressed-domain) picture. Buffers are reused from picture to picture.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    pub mb_width: u32,
+    pub mb_height: u32,
+    /// Display rectangle (left, top, width, height) in luma samples.
+    pub crop: (u32, u32, u32, u32),
+    pub poc: i32,
+    pub frame_num: u32,
+    pub idr: bool,
+    pub nal_ref_idc: u8,
+    /// B if any slice is B, else P if any slice is P, else I.
+    pub picture_type: PictureType,
+    /// Index in decoding order, from 0.
+    pub decode_index: u64,
+    /// Increments at each IDR or MMCO 5: POCs are ordered only within one period.
+    pub poc_period: u64,
+    /// Pictures that may wait for output before this one (its SPS's num_reorder_frames).
+    pub reorder_depth: u32,
+    /// Number of slices parsed, and of slices dropped for errors.
+    pub slices: u32,
+    pub slices_dropped: u32,
+    pub mbs: Vec<Macroblock>,
+    /// Motion vectors per 4x4 block and list, raster order, stride `mb_width * 4`, quarter pel.
+    pub mv: [Vec<[i16; 2]>; 2],
+    /// ref_idx per 4x4 block and list (REF_NONE where the list is unused or the block intra).
+    pub ref_idx: [Vec<i8>; 2],
+    pub coeffs: Vec<[i16; COEFFS_PER_MB]>,
+}
+
+impl Picture {
+    pub fn new() -> Picture {
+        Picture {
+            mb_width: 0,
+            mb_height: 0,
+            crop: (0, 0, 0, 0),
+            poc: 0,
+            frame_num: 0,
+            idr: false,
+            nal_ref_idc: 0,
+            picture_type: PictureType::I,
+            decode_index: 0,
+            poc_period: 0,
+            reorder_depth: 0,
+            slices: 0,
+            slices_dropped: 0,
+            mbs: Vec::new(),
+            mv: [Vec::new(), Vec::new()],
+            ref_idx: [Vec::new(), Vec::new()],
+            coeffs: Vec::new(),
+        }
+    }
+
+    /// Sizes the buffers for `sps` and marks every macroblock as not decoded. Allocates only
+    /// when the picture size grows.
+    pub fn reset(&mut self, sps: &Sps) {
+        self.mb_width = sps.mb_width();
+        self.mb_height = sps.mb_height();
+        self.crop = sps.crop_rect();
+        let mbs = (self.mb_width * self.mb_height) as usize;
+        self.mbs.clear();
+        self.mbs.resize(mbs, Macroblock::default());
+        for l in 0..2 {
+            self.mv[l].clear();
+            self.mv[l].resize(mbs * 16, [0, 0]);
+            self.ref_idx[l].clear();
+            self.ref_idx[l].resize(mbs * 16, REF_NONE);
+        }
+        // Levels are written (and zeroed first) only for coded blocks; never read otherwise.
+        self.coeffs.resize(mbs, [0; COEFFS_PER_MB]);
+        self.slices = 0;
+        self.slices_dropped = 0;
+        self.picture_type = PictureType::I;
+    }
+
+    /// Stride of the per-4x4 arrays.
+    pub fn stride4(&self) -> usize {
+        self.mb_width as usize * 4
+    }
+
+    /// Number of macroblocks that were decoded.
+    pub fn decoded_mbs(&self) -> usize {
+        self.mbs.iter().filter(|m| m.is_decoded()).count()
+    }
+}
+
+impl Default for Picture {
+    fn default() -> Self {
+        Picture::new()
+    }
+}

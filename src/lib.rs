@@ -1,0 +1,4 @@
+//! gopwatch: action recognition from a camera's H.264 stream in the compressed domain.
+
+pub mod h264;
+pub mod source;

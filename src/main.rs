@@ -1,0 +1,228 @@
+//! gopwatch command line.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use gopwatch::h264::{Picture, PictureType};
+use gopwatch::source::file::{Event, Pipeline, Summary};
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "gopwatch", version, about = "Action recognition from a camera's H.264 stream, in the compressed domain")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Describe an H.264 stream: profile, sizes, entropy mode, references, slices, GOP structure.
+    Probe {
+        /// Annex-B H.264 file (.264/.h264), FIFO, or - for stdin.
+        file: PathBuf,
+    },
+    /// Write the motion-vector field of every picture as CSV
+    /// (frame,poc,type,list,x,y,mv_x,mv_y,ref_idx; quarter-pel vectors, display order).
+    Mvs {
+        /// Annex-B H.264 file (.264/.h264), FIFO, or - for stdin.
+        file: PathBuf,
+        /// Block size of the rows: 4 (every 4x4 block), 8 or 16 (the top-left 4x4 of each
+        /// 8x8 block / macroblock).
+        #[arg(long, default_value = "4")]
+        grid: Grid,
+        /// Output CSV file (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Run the compressed-domain pass over a whole stream and report its speed.
+    Scan {
+        /// Annex-B H.264 file (.264/.h264), FIFO, or - for stdin.
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Grid {
+    #[value(name = "4")]
+    G4,
+    #[value(name = "8")]
+    G8,
+    #[value(name = "16")]
+    G16,
+}
+
+fn open(path: &Path) -> Result<Box<dyn Read>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(io::stdin().lock()));
+    }
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(Box::new(f))
+}
+
+/// Runs the pipeline over `path`, logging stream errors, calling `f` for each picture.
+fn run_stream(path: &Path, mut f: impl FnMut(u64, &Picture) -> Result<()>) -> Result<(Pipeline, Summary)> {
+    let mut input = open(path)?;
+    let mut pipe = Pipeline::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut first_err: Option<String> = None;
+    let mut out_err: Option<anyhow::Error> = None;
+    let mut on_event = |e: Event<'_>| match e {
+        Event::Picture(i, p) => {
+            if out_err.is_none() {
+                if let Err(e) = f(i, p) {
+                    out_err = Some(e);
+                }
+            }
+        }
+        Event::Error(e) => {
+            log::warn!("{}: {e}", path.display());
+            first_err.get_or_insert_with(|| e.to_string());
+        }
+    };
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        pipe.push(&buf[..n], &mut on_event);
+    }
+    pipe.finish(&mut on_event);
+    if let Some(e) = out_err {
+        return Err(e);
+    }
+    let summary = pipe.summary.clone();
+    if summary.pictures == 0 {
+        match first_err {
+            Some(e) => bail!("{}: no picture could be parsed; first error: {e}", path.display()),
+            None => bail!("{}: no H.264 picture found (is it an Annex-B stream?)", path.display()),
+        }
+    }
+    if summary.errors > 0 {
+        log::warn!("{}: {} units or slices dropped (see warnings above)", path.display(), summary.errors);
+    }
+    Ok((pipe, summary))
+}
+
+fn mvs(file: &Path, grid: Grid, output: Option<&Path>) -> Result<()> {
+    let sink: Box<dyn Write> = match output {
+        Some(p) => Box::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut w = BufWriter::with_capacity(1 << 20, sink);
+    writeln!(w, "frame,poc,type,list,x,y,mv_x,mv_y,ref_idx")?;
+    let step = match grid {
+        Grid::G4 => 1,
+        Grid::G8 => 2,
+        Grid::G16 => 4,
+    };
+    run_stream(file, |frame, p| {
+        let stride = p.stride4();
+        let t = p.picture_type.letter();
+        for list in 0..2 {
+            for y4 in (0..p.mb_height as usize * 4).step_by(step) {
+                for x4 in (0..stride).step_by(step) {
+                    let i = y4 * stride + x4;
+                    let r = p.ref_idx[list][i];
+                    if r < 0 {
+                        continue;
+                    }
+                    let mv = p.mv[list][i];
+                    writeln!(w, "{frame},{},{t},{list},{},{},{},{},{r}", p.poc, x4 * 4, y4 * 4, mv[0], mv[1])?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    w.flush()?;
+    Ok(())
+}
+
+fn scan(file: &Path) -> Result<()> {
+    let start = Instant::now();
+    let mut mbs = 0u64;
+    let (_, s) = run_stream(file, |_, p| {
+        mbs += p.decoded_mbs() as u64;
+        Ok(())
+    })?;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "frames {}  macroblocks {}  seconds {:.3}  frames/s {:.1}  dropped {}",
+        s.pictures,
+        mbs,
+        secs,
+        s.pictures as f64 / secs.max(1e-9),
+        s.errors
+    );
+    Ok(())
+}
+
+fn probe(file: &Path) -> Result<()> {
+    let mut types: Vec<(u64, PictureType, bool, u32)> = Vec::new();
+    let (pipe, s) = run_stream(file, |i, p| {
+        types.push((i, p.picture_type, p.idr, p.slices));
+        Ok(())
+    })?;
+    let Some((sps, pps)) = pipe.decoder().active.clone() else { bail!("no slice found") };
+    let (_, _, cw, ch) = sps.crop_rect();
+    println!("profile        {} (profile_idc {}), level {:.1}", sps.profile_name(), sps.profile_idc, f64::from(sps.level_idc) / 10.0);
+    println!("coded size     {}x{}", sps.mb_width() * 16, sps.mb_height() * 16);
+    println!("display size   {cw}x{ch}");
+    match sps.frame_rate() {
+        Some(r) => println!("frame rate     {r:.3} fps (VUI timing)"),
+        None => println!("frame rate     not signalled"),
+    }
+    println!("entropy        {}", if pps.entropy_coding_mode_flag { "CABAC" } else { "CAVLC" });
+    println!("8x8 transform  {}", if pps.transform_8x8_mode_flag { "yes" } else { "no" });
+    println!(
+        "references     max_num_ref_frames {}, default active L0 {} L1 {}",
+        sps.max_num_ref_frames,
+        pps.num_ref_idx_l0_default_active_minus1 + 1,
+        pps.num_ref_idx_l1_default_active_minus1 + 1
+    );
+    let (smin, smax) = types.iter().fold((u32::MAX, 0), |(a, b), t| (a.min(t.3), b.max(t.3)));
+    println!("slices/picture {}", if smin == smax { smin.to_string() } else { format!("{smin}..{smax}") });
+    let pattern: String = types.iter().take(60).map(|t| t.1.letter()).collect();
+    println!("display order  {pattern}{}", if types.len() > 60 { "..." } else { "" });
+    let intra: Vec<u64> = types.iter().filter(|t| t.1 == PictureType::I).map(|t| t.0).collect();
+    let idr: Vec<u64> = types.iter().filter(|t| t.2).map(|t| t.0).collect();
+    println!("I period       {}", period(&intra));
+    println!("IDR period     {}", period(&idr));
+    println!("B frames       {}", if types.iter().any(|t| t.1 == PictureType::B) { "yes" } else { "no" });
+    println!("frames         {}", s.pictures);
+    if s.errors > 0 || s.skipped_leading > 0 {
+        println!("dropped        {} units/slices, {} leading pictures before the first intra picture", s.errors, s.skipped_leading);
+    }
+    Ok(())
+}
+
+/// The distance between successive entries, summarised.
+fn period(idx: &[u64]) -> String {
+    if idx.len() < 2 {
+        return format!("{} in stream", idx.len());
+    }
+    let d: Vec<u64> = idx.windows(2).map(|w| w[1] - w[0]).collect();
+    let (lo, hi) = (d.iter().min().copied().unwrap_or(0), d.iter().max().copied().unwrap_or(0));
+    if lo == hi { format!("{lo} frames") } else { format!("{lo}..{hi} frames") }
+}
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    let r = match &cli.cmd {
+        Cmd::Probe { file } => probe(file),
+        Cmd::Mvs { file, grid, output } => mvs(file, *grid, output.as_deref()),
+        Cmd::Scan { file } => scan(file),
+    };
+    if let Err(e) = r {
+        // A closed pipe (e.g. `| head`) is not an error for the user.
+        if e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
+            std::process::exit(0);
+        }
+        eprintln!("gopwatch: {e:#}");
+        std::process::exit(2);
+    }
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The test command of gopwatch (README, .ci/run). On a fresh Debian 12 machine (root or sudo,
+# apt reachable, rustup + cargo installed) it:
+#   1. installs the missing apt packages (ffmpeg, x264, cross compilers, qemu-user, venv),
+#   2. adds the rust cross targets aarch64-unknown-linux-gnu / armv7-unknown-linux-gnueabihf,
+#   3. makes .venv with the oracle's Python packages (tools/requirements-test.txt),
+#   4. generates the x264 test streams into target/streams/ (tools/streams/make_x264.sh),
+#   5. runs `cargo test --release --locked` with GOPWATCH_PYTHON / GOPWATCH_STREAMS /
+#      GOPWATCH_SHARED set,
+#   6. runs the library's unit tests for aarch64 under qemu and builds for armv7.
+# Every step is skipped when already done, so a second run only runs the tests.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+START=$SECONDS
+
+finish() {
+    local rc=$?
+    local t=$((SECONDS - START))
+    if ((rc == 0)); then
+        printf '\n==== all tests passed; total time %dm%02ds ====\n' $((t / 60)) $((t % 60))
+    else
+        printf '\n==== FAILED (exit %d) in step "%s"; total time %dm%02ds ====\n' "$rc" "$STEP" $((t / 60)) $((t % 60)) >&2
+    fi
+}
+STEP=start
+trap finish EXIT
+
+section() {
+    STEP=$*
+    printf '\n==== %s ==== (%ds)\n' "$*" "$((SECONDS - START))"
+}
+
+die() {
+    echo "tools/test.sh: $*" >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------------------------------
+section "1/7 system packages (apt)"
+APT_PKGS=(ffmpeg x264 qemu-user gcc gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
+    libc6-dev libc6-dev-arm64-cross libc6-dev-armhf-cross python3 python3-venv)
+missing=()
+if command -v dpkg-query >/dev/null; then
+    for p in "${APT_PKGS[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        [[ $status == *"install ok installed"* ]] || missing+=("$p")
+    done
+else
+    echo "no dpkg-query (not Debian?): not installing packages; checking commands only"
+fi
+if ((${#missing[@]})); then
+    SUDO=()
+    if [[ $EUID -ne 0 ]]; then
+        command -v sudo >/dev/null || die "missing packages (${missing[*]}) and not root and no sudo"
+        SUDO=(sudo)
+    fi
+    echo "installing: ${missing[*]}"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+    echo "all present: ${APT_PKGS[*]}"
+fi
+for c in ffmpeg qemu-aarch64 qemu-arm aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc python3; do
+    command -v "$c" >/dev/null || die "command '$c' not found after installing packages"
+done
+
+# ---------------------------------------------------------------------------------------
+section "2/7 rust cross targets"
+command -v cargo >/dev/null || die "cargo not found (install rustup: https://rustup.rs)"
+TARGETS=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf)
+if command -v rustup >/dev/null; then
+    installed=$(rustup target list --installed)
+    need=()
+    for t in "${TARGETS[@]}"; do
+        grep -qx "$t" <<<"$installed" || need+=("$t")
+    done
+    if ((${#need[@]})); then
+        rustup target add "${need[@]}"
+    else
+        echo "installed: ${TARGETS[*]}"
+    fi
+else
+    echo "no rustup: assuming the standard libraries of ${TARGETS[*]} are installed"
+fi
+cargo --version
+
+# ---------------------------------------------------------------------------------------
+section "3/7 python venv (.venv) for the oracles"
+REQ=tools/requirements-test.txt
+STAMP=.venv/.requirements.sha256
+want=$(sha256sum "$REQ" | cut -d' ' -f1)
+have=$(cat "$STAMP" 2>/dev/null || true)
+if [[ ! -x .venv/bin/python || $want != "$have" ]]; then
+    echo "creating .venv from $REQ"
+    python3 -m venv --clear .venv
+    .venv/bin/python -m pip install --disable-pip-version-check -q -r "$REQ"
+    echo "$want" >"$STAMP"
+else
+    echo ".venv up to date with $REQ"
+fi
+.venv/bin/python -c 'import av, numpy; print("av", av.__version__, "(FFmpeg", av.ffmpeg_version_info + ")", "numpy", numpy.__version__)'
+
+# ---------------------------------------------------------------------------------------
+section "4/7 x264 test streams (target/streams)"
+STREAMS=$ROOT/target/streams
+mkdir -p "$STREAMS"
+# Regenerate everything when the generator or the encoder changes.
+ffv=$(ffmpeg -hide_banner -version 2>/dev/null || true)
+gen_id=$(printf '%s\n%s\n' "$(sha256sum <tools/streams/make_x264.sh)" "${ffv%%$'\n'*}" | sha256sum | cut -d' ' -f1)
+if [[ $(cat "$STREAMS/.generator" 2>/dev/null || true) != "$gen_id" ]]; then
+    echo "generator changed: removing old streams"
+    rm -f "$STREAMS"/*.264 "$STREAMS"/*.tmp.*
+fi
+tools/streams/make_x264.sh "$STREAMS"
+echo "$gen_id" >"$STREAMS/.generator"
+
+export GOPWATCH_PYTHON=$ROOT/.venv/bin/python
+export GOPWATCH_STREAMS=$STREAMS
+if [[ -d $ROOT/../shared ]]; then
+    GOPWATCH_SHARED=$(cd "$ROOT/../shared" && pwd)
+    export GOPWATCH_SHARED
+else
+    unset GOPWATCH_SHARED
+    echo "note: no ../shared next to the repository: tests on the conformance streams are skipped"
+fi
+echo "GOPWATCH_PYTHON=$GOPWATCH_PYTHON"
+echo "GOPWATCH_STREAMS=$GOPWATCH_STREAMS"
+echo "GOPWATCH_SHARED=${GOPWATCH_SHARED:-}"
+
+# ---------------------------------------------------------------------------------------
+section "5/7 cargo test --release --locked (host)"
+cargo test --release --locked
+
+# ---------------------------------------------------------------------------------------
+section "6/7 unit tests on aarch64 under qemu"
+cargo test --release --locked --target aarch64-unknown-linux-gnu --lib
+
+# ---------------------------------------------------------------------------------------
+section "7/7 build for armv7"
+cargo build --release --locked --target armv7-unknown-linux-gnueabihf
