@@ -127,7 +127,7 @@ fn mvs(file: &Path, grid: Grid, output: Option<&Path>) -> Result<()> {
                 for x4 in (0..stride).step_by(step) {
                     let i = y4 * stride + x4;
                     let r = p.ref_idx[list][i];
-                    if r < 0 {
+                    if r < 0 || !p.mbs[(y4 / 4) * p.mb_width as usize + x4 / 4].is_decoded() {
                         continue;
                     }
                     let mv = p.mv[list][i];

@@ -6,14 +6,18 @@
 //! byte; reads past the end see zero bits and are reported as `Truncated` by the named
 //! reads, so no input can make it panic.
 
-use super::error::ErrorKind;
+use super::error::{ErrorKind, Fail};
 
 /// Reader over one RBSP (emulation prevention already removed, see `nal::unescape`).
 #[derive(Clone)]
 pub struct BitReader<'a> {
     data: &'a [u8],
-    /// Position of the next unread bit.
-    pos: usize,
+    /// Next byte of `data` to load into the cache (may run past the end: zeros).
+    next: usize,
+    /// The next bits of the stream, first bit in the MSB.
+    cache: u64,
+    /// Number of valid bits in `cache` (at most 63).
+    avail: u32,
     /// Number of bits of payload: position of the rbsp_stop_one_bit, or the data length.
     end: usize,
 }
@@ -25,52 +29,77 @@ impl<'a> BitReader<'a> {
             Some(i) => i * 8 + 7 - data[i].trailing_zeros() as usize,
             None => 0,
         };
-        BitReader { data, pos: 0, end }
+        BitReader { data, next: 0, cache: 0, avail: 0, end }
     }
 
     /// A reader over all the bits of `data`, with no trailing stop bit (e.g. SEI payloads).
     pub fn new_raw(data: &'a [u8]) -> Self {
-        BitReader { data, pos: 0, end: data.len() * 8 }
+        BitReader { data, next: 0, cache: 0, avail: 0, end: data.len() * 8 }
     }
 
+    /// Tops the cache up to at least 56 valid bits.
     #[inline(always)]
-    fn window(&self) -> u64 {
-        let i = self.pos >> 3;
-        let w = match self.data.get(i..i + 8) {
-            Some(s) => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(s);
-                u64::from_be_bytes(b)
+    fn refill(&mut self) {
+        if let Some(s) = self.data.get(self.next..self.next + 8) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(s);
+            self.cache |= u64::from_be_bytes(b) >> self.avail;
+            let n = (63 - self.avail) >> 3;
+            self.next += n as usize;
+            self.avail += n * 8;
+        } else {
+            while self.avail <= 56 {
+                let b = self.data.get(self.next).copied().unwrap_or(0);
+                self.cache |= u64::from(b) << (56 - self.avail);
+                self.avail += 8;
+                self.next += 1;
             }
-            None => {
-                let mut b = [0u8; 8];
-                for (k, v) in b.iter_mut().enumerate() {
-                    *v = self.data.get(i + k).copied().unwrap_or(0);
-                }
-                u64::from_be_bytes(b)
-            }
-        };
-        w << (self.pos & 7)
+        }
     }
 
     /// The next `n` (1..=32) bits, MSB first, without consuming them.
     #[inline(always)]
-    pub fn peek(&self, n: u32) -> u32 {
+    pub fn peek(&mut self, n: u32) -> u32 {
         debug_assert!((1..=32).contains(&n));
-        (self.window() >> (64 - n)) as u32
+        if self.avail < n {
+            self.refill();
+        }
+        (self.cache >> (64 - n)) as u32
     }
 
-    /// Consume `n` bits (after a `peek`).
+    /// Consume `n` bits.
     #[inline(always)]
-    pub fn skip(&mut self, n: usize) {
-        self.pos = self.pos.saturating_add(n);
+    pub fn skip(&mut self, mut n: usize) {
+        if n <= self.avail as usize {
+            self.consume(n as u32);
+            return;
+        }
+        n -= self.avail as usize;
+        self.cache = 0;
+        self.avail = 0;
+        // Whole bytes directly, the rest through the cache.
+        // Past the end everything reads as zero; clamping keeps position() from overflowing.
+        self.next = self.next.saturating_add(n / 8).min(self.data.len() + 16);
+        if n % 8 != 0 {
+            self.refill();
+            self.consume((n % 8) as u32);
+        }
+    }
+
+    /// Drops `n` bits after a `peek(m)` with m >= n. Unchecked: the caller checks for
+    /// truncation later (`check`), as the hot residual loop does once per block.
+    #[inline(always)]
+    pub fn consume(&mut self, n: u32) {
+        debug_assert!(n <= self.avail);
+        self.cache = if n >= 64 { 0 } else { self.cache << n };
+        self.avail -= n;
     }
 
     /// Truncated when the last read went past the end of the payload.
     #[inline(always)]
-    pub fn check(&self, element: &'static str) -> Result<(), ErrorKind> {
-        if self.pos > self.end {
-            Err(ErrorKind::Truncated { element })
+    pub fn check(&self, element: &'static str) -> Result<(), Fail> {
+        if self.position() > self.end {
+            Err(Box::new(ErrorKind::Truncated { element }))
         } else {
             Ok(())
         }
@@ -78,62 +107,62 @@ impl<'a> BitReader<'a> {
 
     /// u(n), n in 0..=32.
     #[inline(always)]
-    pub fn u(&mut self, n: u32, element: &'static str) -> Result<u32, ErrorKind> {
+    pub fn u(&mut self, n: u32, element: &'static str) -> Result<u32, Fail> {
         if n == 0 {
             return Ok(0);
         }
         let v = self.peek(n);
-        self.pos += n as usize;
+        self.consume(n);
         self.check(element)?;
         Ok(v)
     }
 
     /// u(1) as a flag.
     #[inline(always)]
-    pub fn flag(&mut self, element: &'static str) -> Result<bool, ErrorKind> {
+    pub fn flag(&mut self, element: &'static str) -> Result<bool, Fail> {
         Ok(self.u(1, element)? != 0)
     }
 
     /// ue(v), 9.1. Values up to 2^32 - 2.
     #[inline(always)]
-    pub fn ue(&mut self, element: &'static str) -> Result<u32, ErrorKind> {
-        let w = self.window();
+    pub fn ue(&mut self, element: &'static str) -> Result<u32, Fail> {
+        let w = self.peek(32);
         let lz = w.leading_zeros();
-        if lz <= 27 {
-            // The whole codeword (2 * lz + 1 <= 55 bits) lies inside the window.
+        if lz < 16 {
+            // The whole codeword (2 * lz + 1 <= 31 bits) is in `w`.
             let len = 2 * lz + 1;
-            let v = (w >> (64 - len)) as u32 - 1;
-            self.pos += len as usize;
+            self.consume(len);
             self.check(element)?;
-            Ok(v)
+            Ok((w >> (32 - len)) - 1)
         } else if lz < 32 {
-            self.pos += lz as usize + 1;
+            self.consume(lz + 1);
             let info = self.u(lz, element)?;
             Ok(((1u32 << lz) - 1) + info)
         } else {
-            let truncated = self.pos + lz as usize > self.end;
-            self.pos = self.end + 1;
-            Err(if truncated {
+            // 32 or more leading zeros: beyond u32, or the data ended.
+            let truncated = self.position() + 32 > self.end;
+            self.skip(self.end + 1 - self.position().min(self.end));
+            Err(Box::new(if truncated {
                 ErrorKind::Truncated { element }
             } else {
-                ErrorKind::OutOfRange { element, value: i64::from(lz) }
-            })
+                ErrorKind::OutOfRange { element, value: 32 }
+            }))
         }
     }
 
     /// ue(v) checked against an inclusive maximum.
     #[inline(always)]
-    pub fn ue_max(&mut self, max: u32, element: &'static str) -> Result<u32, ErrorKind> {
+    pub fn ue_max(&mut self, max: u32, element: &'static str) -> Result<u32, Fail> {
         let v = self.ue(element)?;
         if v > max {
-            return Err(ErrorKind::OutOfRange { element, value: i64::from(v) });
+            return Err(Box::new(ErrorKind::OutOfRange { element, value: i64::from(v) }));
         }
         Ok(v)
     }
 
     /// se(v), 9.1.1.
     #[inline(always)]
-    pub fn se(&mut self, element: &'static str) -> Result<i32, ErrorKind> {
+    pub fn se(&mut self, element: &'static str) -> Result<i32, Fail> {
         let k = self.ue(element)?;
         let m = (k >> 1) as i32 + (k & 1) as i32;
         Ok(if k & 1 == 1 { m } else { -m })
@@ -141,17 +170,17 @@ impl<'a> BitReader<'a> {
 
     /// se(v) checked against an inclusive range.
     #[inline(always)]
-    pub fn se_range(&mut self, min: i32, max: i32, element: &'static str) -> Result<i32, ErrorKind> {
+    pub fn se_range(&mut self, min: i32, max: i32, element: &'static str) -> Result<i32, Fail> {
         let v = self.se(element)?;
         if v < min || v > max {
-            return Err(ErrorKind::OutOfRange { element, value: i64::from(v) });
+            return Err(Box::new(ErrorKind::OutOfRange { element, value: i64::from(v) }));
         }
         Ok(v)
     }
 
     /// te(v) with range `max` >= 1, 9.1 (a single inverted bit when max == 1).
     #[inline(always)]
-    pub fn te(&mut self, max: u32, element: &'static str) -> Result<u32, ErrorKind> {
+    pub fn te(&mut self, max: u32, element: &'static str) -> Result<u32, Fail> {
         if max == 1 {
             Ok(1 - self.u(1, element)?)
         } else {
@@ -162,22 +191,23 @@ impl<'a> BitReader<'a> {
     /// more_rbsp_data(), 7.2.
     #[inline(always)]
     pub fn more_rbsp_data(&self) -> bool {
-        self.pos < self.end
+        self.position() < self.end
     }
 
     /// byte_aligned(), 7.2.
     pub fn byte_aligned(&self) -> bool {
-        self.pos & 7 == 0
+        self.position() & 7 == 0
     }
 
     /// Bits read so far.
+    #[inline(always)]
     pub fn position(&self) -> usize {
-        self.pos
+        self.next * 8 - self.avail as usize
     }
 
     /// Bits of payload left before the stop bit (0 once past it).
     pub fn bits_left(&self) -> usize {
-        self.end.saturating_sub(self.pos)
+        self.end.saturating_sub(self.position())
     }
 }
 

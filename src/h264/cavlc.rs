@@ -1,7 +1,7 @@
 //! CAVLC residual blocks, H.264 7.3.5.3.2 (residual_block_cavlc) and 9.2.
 
 use super::bits::BitReader;
-use super::error::ErrorKind;
+use super::error::{ErrorKind, Fail};
 use super::tables::cavlc::{
     COEFF_TOKEN_CHROMA_DC, COEFF_TOKEN_NC0, COEFF_TOKEN_NC2, COEFF_TOKEN_NC4, COEFF_TOKEN_NC8, RUN_BEFORE,
     TOTAL_ZEROS_4X4, TOTAL_ZEROS_CHROMA_DC,
@@ -9,9 +9,10 @@ use super::tables::cavlc::{
 
 const ROOT_BITS: u32 = 8;
 
-/// Reads one codeword with a two-level table made by tools/gen_tables.py.
+/// Reads one codeword with a two-level table made by tools/gen_tables.py; None for a bit
+/// pattern that is not a codeword. Truncation is left to the caller's `check`.
 #[inline(always)]
-pub fn read_vlc(r: &mut BitReader, table: &[u32], element: &'static str) -> Result<u16, ErrorKind> {
+pub fn read_vlc(r: &mut BitReader, table: &[u32]) -> Option<u16> {
     let bits = r.peek(32);
     let mut e = table.get((bits >> (32 - ROOT_BITS)) as usize).copied().unwrap_or(0);
     if e != 0 && e & (1 << 31) == 0 {
@@ -21,11 +22,15 @@ pub fn read_vlc(r: &mut BitReader, table: &[u32], element: &'static str) -> Resu
         e = table.get(offset + idx).copied().unwrap_or(0);
     }
     if e & (1 << 31) == 0 {
-        return Err(ErrorKind::OutOfRange { element, value: i64::from(bits >> 16) });
+        return None;
     }
-    r.skip(((e >> 16) & 0x7f) as usize);
-    r.check(element)?;
-    Ok(e as u16)
+    r.consume((e >> 16) & 0x7f);
+    Some(e as u16)
+}
+
+#[cold]
+fn bad(element: &'static str, value: usize) -> Fail {
+    Box::new(ErrorKind::OutOfRange { element, value: value as i64 })
 }
 
 /// nC class for coeff_token (9.2.1): -1 for chroma DC, else the neighbour average.
@@ -40,8 +45,9 @@ fn coeff_token_table(nc: i32) -> &'static [u32] {
     }
 }
 
-/// residual_block_cavlc(): decodes one block into `levels[start_idx..=end_idx]` (which the
-/// caller has zeroed), returns TotalCoeff(coeff_token).
+/// residual_block_cavlc(): decodes one block into `levels[start_idx..=end_idx]`, returns
+/// TotalCoeff(coeff_token). `levels` is written only when TotalCoeff > 0: the levels of a
+/// block are meaningful only if its TotalCoeff is.
 /// `max_num_coeff` is 4 for chroma DC (4:2:0), 15 for AC blocks, 16 otherwise.
 pub fn residual_block(
     r: &mut BitReader,
@@ -50,30 +56,33 @@ pub fn residual_block(
     start_idx: usize,
     end_idx: usize,
     max_num_coeff: usize,
-) -> Result<u8, ErrorKind> {
-    let token = read_vlc(r, coeff_token_table(nc), "coeff_token")?;
+) -> Result<u8, Fail> {
+    let token = read_vlc(r, coeff_token_table(nc)).ok_or_else(|| bad("coeff_token", r.peek(16) as usize))?;
     let total_coeff = usize::from(token >> 8);
     let trailing_ones = usize::from(token & 0xff);
     if total_coeff == 0 {
+        r.check("coeff_token")?;
         return Ok(0);
     }
     if total_coeff > max_num_coeff || total_coeff > end_idx + 1 - start_idx {
-        return Err(ErrorKind::OutOfRange { element: "coeff_token", value: total_coeff as i64 });
+        return Err(bad("coeff_token", total_coeff));
     }
     let mut level_val = [0i32; 16];
     let mut suffix_length: u32 = if total_coeff > 10 && trailing_ones < 3 { 1 } else { 0 };
-    for i in 0..total_coeff {
-        if i < trailing_ones {
-            level_val[i] = 1 - 2 * r.u(1, "trailing_ones_sign_flag")? as i32;
-            continue;
+    if trailing_ones > 0 {
+        let signs = r.peek(trailing_ones as u32);
+        r.consume(trailing_ones as u32);
+        for (i, v) in level_val.iter_mut().enumerate().take(trailing_ones) {
+            *v = 1 - 2 * ((signs >> (trailing_ones - 1 - i)) & 1) as i32;
         }
+    }
+    for i in trailing_ones..total_coeff {
         // level_prefix (9.2.2.1): leading zero bits.
         let lz = r.peek(32).leading_zeros();
         if lz > 25 {
-            return Err(ErrorKind::OutOfRange { element: "level_prefix", value: i64::from(lz) });
+            return Err(bad("level_prefix", lz as usize));
         }
-        r.skip(lz as usize + 1);
-        r.check("level_prefix")?;
+        r.consume(lz + 1);
         let level_prefix = lz;
         let mut level_code: i32 = (level_prefix.min(15) << suffix_length) as i32;
         let level_suffix_size = if level_prefix == 14 && suffix_length == 0 {
@@ -83,8 +92,9 @@ pub fn residual_block(
         } else {
             suffix_length
         };
-        if suffix_length > 0 || level_prefix >= 14 {
-            level_code += r.u(level_suffix_size, "level_suffix")? as i32;
+        if level_suffix_size > 0 && (suffix_length > 0 || level_prefix >= 14) {
+            level_code += r.peek(level_suffix_size) as i32;
+            r.consume(level_suffix_size);
         }
         if level_prefix >= 15 && suffix_length == 0 {
             level_code += 15;
@@ -106,29 +116,34 @@ pub fn residual_block(
     let span = end_idx + 1 - start_idx;
     let mut zeros_left = if total_coeff < span {
         let table = if max_num_coeff == 4 { &TOTAL_ZEROS_CHROMA_DC[..] } else { &TOTAL_ZEROS_4X4[..] };
-        let tz = read_vlc(r, table[total_coeff - 1], "total_zeros")? as usize;
+        let tz = read_vlc(r, table[total_coeff - 1]).ok_or_else(|| bad("total_zeros", 0))? as usize;
         if tz > span - total_coeff {
-            return Err(ErrorKind::OutOfRange { element: "total_zeros", value: tz as i64 });
+            return Err(bad("total_zeros", tz));
         }
         tz
     } else {
         0
     };
+    if let Some(l) = levels.get_mut(start_idx..=end_idx) {
+        l.fill(0);
+    }
     // Place levels from the highest frequency down (7.3.5.3.2 / 9.2.4).
     let mut coeff_num = start_idx + total_coeff + zeros_left;
     for i in 0..total_coeff {
         coeff_num -= 1;
-        let slot = levels.get_mut(coeff_num).ok_or(ErrorKind::OutOfRange { element: "total_zeros", value: coeff_num as i64 })?;
+        let slot = levels.get_mut(coeff_num).ok_or_else(|| bad("total_zeros", coeff_num))?;
         *slot = level_val[i].clamp(i16::MIN as i32, i16::MAX as i32) as i16;
         if i + 1 < total_coeff && zeros_left > 0 {
-            let run = read_vlc(r, RUN_BEFORE[zeros_left.min(7) - 1], "run_before")? as usize;
+            let run = read_vlc(r, RUN_BEFORE[zeros_left.min(7) - 1]).ok_or_else(|| bad("run_before", 0))? as usize;
             if run > zeros_left {
-                return Err(ErrorKind::OutOfRange { element: "run_before", value: run as i64 });
+                return Err(bad("run_before", run));
             }
             zeros_left -= run;
             coeff_num -= run;
         }
     }
+    // One truncation check per block: reads past the end return zeros, never panic.
+    r.check("residual_block_cavlc")?;
     Ok(total_coeff as u8)
 }
 

@@ -234,7 +234,7 @@ impl Decoder {
         let mut r = BitReader::new(rbsp);
         r.skip(hdr.header_bits);
         decode_slice_cavlc(&mut r, &mut cur.pic, &ctx, &mut self.scratch)
-            .map_err(|(kind, mb)| with_mb(kind, r.position(), Some(mb)))
+            .map_err(|(kind, mb)| with_mb(*kind, r.position(), Some(mb)))
     }
 
     fn start_picture(&mut self, sps: &Arc<Sps>, hdr: &SliceHeader) {

@@ -45,6 +45,16 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// The error type of the per-bit hot paths: boxed so that `Result<u32, Fail>` is returned
+/// in registers. Converts to and from `ErrorKind` with `?`.
+pub type Fail = Box<ErrorKind>;
+
+impl From<Box<ErrorKind>> for ErrorKind {
+    fn from(b: Box<ErrorKind>) -> Self {
+        *b
+    }
+}
+
 /// An error with its place in the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {

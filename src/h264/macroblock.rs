@@ -4,9 +4,9 @@
 
 use super::bits::BitReader;
 use super::cavlc::{nc_from_neighbours, residual_block};
-use super::error::ErrorKind;
+use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
-use super::mvpred::{MvCache, Neighbours, Shape};
+use super::mvpred::{p_skip_mv, MvCache, Neighbours, Shape};
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
 use super::slice::{SliceHeader, SliceType};
@@ -35,19 +35,19 @@ pub fn decode_slice_cavlc(
     pic: &mut Picture,
     ctx: &SliceCtx,
     scratch: &mut MbScratch,
-) -> Result<(), (ErrorKind, u32)> {
+) -> Result<(), (Fail, u32)> {
     let total = pic.mb_width * pic.mb_height;
     let mut addr = ctx.hdr.first_mb_in_slice;
     let mut qp = ctx.hdr.slice_qp(ctx.pps);
     let inter = ctx.hdr.slice_type != SliceType::I;
     if ctx.hdr.slice_type == SliceType::B {
-        return Err((ErrorKind::Unsupported { feature: "B slices (parser II)" }, addr));
+        return Err((Box::new(ErrorKind::Unsupported { feature: "B slices (parser II)" }), addr));
     }
     loop {
         if inter {
             let run = r.ue("mb_skip_run").map_err(|e| (e, addr))?;
             if run > total - addr {
-                return Err((ErrorKind::OutOfRange { element: "mb_skip_run", value: i64::from(run) }, addr));
+                return Err((Box::new(ErrorKind::OutOfRange { element: "mb_skip_run", value: i64::from(run) }), addr));
             }
             for _ in 0..run {
                 decode_p_skip(pic, ctx, scratch, addr, qp);
@@ -58,7 +58,7 @@ pub fn decode_slice_cavlc(
             }
         }
         if addr >= total {
-            return Err((ErrorKind::OutOfRange { element: "first_mb_in_slice / slice data length", value: i64::from(addr) }, addr));
+            return Err((Box::new(ErrorKind::OutOfRange { element: "first_mb_in_slice / slice data length", value: i64::from(addr) }), addr));
         }
         macroblock_layer(r, pic, ctx, scratch, addr, &mut qp).map_err(|e| (e, addr))?;
         addr += 1;
@@ -85,12 +85,9 @@ fn neighbours(pic: &Picture, addr: u32, slice_num: u32) -> Neighbours {
 fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, qp: i32) {
     let n = neighbours(pic, addr, ctx.slice_num);
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
-    let cache = &mut scratch.cache;
-    cache.load(pic, 0, x, y, n);
-    let mv = cache.p_skip();
-    cache.fill(0, 0, 4, 4, 0, mv);
-    cache.store(pic, 0, x, y);
-    set_unused_list(pic, 1, x, y);
+    let _ = scratch;
+    let mv = p_skip_mv(pic, x, y, n);
+    fill_mb(pic, 0, x, y, 0, mv);
     pic.mbs[addr as usize] = Macroblock {
         kind: MbKind::PSkip,
         slice_num: ctx.slice_num,
@@ -99,18 +96,23 @@ fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, add
     };
 }
 
-/// Marks list `list` unused (ref_idx -1, zero vector) for the 16 blocks of a macroblock.
-fn set_unused_list(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize) {
+/// Sets one ref_idx and vector for the 16 blocks of a macroblock in list `list`.
+fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2]) {
     let stride = pic.stride4();
     for r in 0..4 {
         let i = (mb_y * 4 + r) * stride + mb_x * 4;
         if let Some(d) = pic.ref_idx[list].get_mut(i..i + 4) {
-            d.fill(REF_NONE);
+            d.fill(ref_idx);
         }
         if let Some(d) = pic.mv[list].get_mut(i..i + 4) {
-            d.fill([0, 0]);
+            d.fill(mv);
         }
     }
+}
+
+/// Marks list `list` unused (ref_idx -1, zero vector) for the 16 blocks of a macroblock.
+fn set_unused_list(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize) {
+    fill_mb(pic, list, mb_x, mb_y, REF_NONE, [0, 0]);
 }
 
 fn macroblock_layer(
@@ -120,7 +122,7 @@ fn macroblock_layer(
     scratch: &mut MbScratch,
     addr: u32,
     qp: &mut i32,
-) -> Result<(), ErrorKind> {
+) -> Result<(), Fail> {
     let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
     let n = neighbours(pic, addr, ctx.slice_num);
     let chroma = ctx.sps.chroma_array_type() != 0;
@@ -153,13 +155,11 @@ fn macroblock_layer(
                 mb.intra_chroma_pred_mode = r.ue_max(3, "intra_chroma_pred_mode")? as u8;
             }
             set_unused_list(pic, 0, mb_x, mb_y);
-            set_unused_list(pic, 1, mb_x, mb_y);
         }
         None => {
             mb.kind = MbKind::P;
             mb.mb_type = mb_type as u8;
             inter_pred_p(r, pic, ctx, scratch, &mut mb, mb_x, mb_y, n)?;
-            set_unused_list(pic, 1, mb_x, mb_y);
         }
     }
     if mb.kind != MbKind::I16x16 {
@@ -199,10 +199,10 @@ fn decode_pcm(
     addr: u32,
     qp: i32,
     chroma: bool,
-) -> Result<(), ErrorKind> {
+) -> Result<(), Fail> {
     while !r.byte_aligned() {
         if r.u(1, "pcm_alignment_zero_bit")? != 0 {
-            return Err(ErrorKind::OutOfRange { element: "pcm_alignment_zero_bit", value: 1 });
+            return Err(Box::new(ErrorKind::OutOfRange { element: "pcm_alignment_zero_bit", value: 1 }));
         }
     }
     let n = if chroma { 384 } else { 256 };
@@ -217,7 +217,6 @@ fn decode_pcm(
     mb.cbp = 0x2f;
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
     set_unused_list(pic, 0, x, y);
-    set_unused_list(pic, 1, x, y);
     pic.mbs[addr as usize] = mb;
     Ok(())
 }
@@ -233,13 +232,13 @@ fn inter_pred_p(
     mb_x: usize,
     mb_y: usize,
     n: Neighbours,
-) -> Result<(), ErrorKind> {
+) -> Result<(), Fail> {
     let max_ref = ctx.hdr.num_ref_idx_l0_active_minus1;
-    let read_ref = |r: &mut BitReader| -> Result<i8, ErrorKind> {
+    let read_ref = |r: &mut BitReader| -> Result<i8, Fail> {
         if max_ref > 0 { Ok(r.te(max_ref, "ref_idx_l0")? as i8) } else { Ok(0) }
     };
-    let read_mvd = |r: &mut BitReader| -> Result<[i32; 2], ErrorKind> {
-        Ok([r.se_range(-8192, 8191, "mvd_l0")?, r.se_range(-2048, 2047, "mvd_l0")?])
+    let read_mvd = |r: &mut BitReader| -> Result<[i32; 2], Fail> {
+        Ok([r.se_range(-32768, 32767, "mvd_l0")?, r.se_range(-32768, 32767, "mvd_l0")?])
     };
     let cache = &mut scratch.cache;
     cache.load(pic, 0, mb_x, mb_y, n);
@@ -302,7 +301,7 @@ fn residual(
     addr: u32,
     n: Neighbours,
     chroma: bool,
-) -> Result<(), ErrorKind> {
+) -> Result<(), Fail> {
     let w = pic.mb_width as usize;
     let a_tc = if n.a { Some(pic.mbs[addr as usize - 1].total_coeff) } else { None };
     let b_tc = if n.b { Some(pic.mbs[addr as usize - w].total_coeff) } else { None };
@@ -317,7 +316,6 @@ fn residual(
     };
     if mb.kind == MbKind::I16x16 {
         let dc = &mut levels[LUMA_DC..LUMA_DC + 16];
-        dc.fill(0);
         let nc = luma_nc(tc, 0, 0);
         if residual_block(r, nc, dc, 0, 15, 16)? > 0 {
             mb.coded_dc |= 1;
@@ -326,10 +324,8 @@ fn residual(
     for i8x8 in 0..4 {
         let coded = cbp_l & (1 << i8x8) != 0;
         if mb.transform_size_8x8_flag {
+            // The four interleaved lists together write all 64 levels.
             let block = &mut levels[i8x8 * 64..i8x8 * 64 + 64];
-            if coded {
-                block.fill(0);
-            }
             for i4x4 in 0..4 {
                 let (x, y) = blk_xy(i8x8 * 4 + i4x4);
                 if !coded {
@@ -354,7 +350,6 @@ fn residual(
                 continue;
             }
             let block = &mut levels[blk * 16..blk * 16 + 16];
-            block.fill(0);
             let nc = luma_nc(tc, x, y);
             tc[y * 4 + x] = if mb.kind == MbKind::I16x16 {
                 residual_block(r, nc, block, 1, 15, 15)?
@@ -370,7 +365,6 @@ fn residual(
     if cbp_c & 3 != 0 {
         for c in 0..2 {
             let dc = &mut levels[CHROMA_DC + 4 * c..CHROMA_DC + 4 * c + 4];
-            dc.fill(0);
             if residual_block(r, -1, dc, 0, 3, 4)? > 0 {
                 mb.coded_dc |= 2 << c;
             }
@@ -388,7 +382,6 @@ fn residual(
             let b = if y > 0 { Some(tc[base + blk - 2]) } else { b_tc.map(|t| t[base + blk + 2]) };
             let off = CHROMA_AC + (c * 4 + blk) * 16;
             let block = &mut levels[off..off + 16];
-            block.fill(0);
             tc[base + blk] = residual_block(r, nc_from_neighbours(a, b), block, 1, 15, 15)?;
         }
     }

@@ -49,28 +49,34 @@ impl MvCache {
         let refs = &pic.ref_idx[list];
         let mvs = &pic.mv[list];
         let x0 = mb_x * 4;
-        let y0 = mb_y * 4;
-        let mut get = |row: usize, col: usize, x: usize, y: usize| {
-            let i = y * stride + x;
-            if let (Some(&r), Some(&m)) = (refs.get(i), mvs.get(i)) {
-                self.refs[row][col] = r;
-                self.mvs[row][col] = m;
+        if n.b || n.c || n.d {
+            // The row above: x0 - 1 ..= x0 + 4, of which only available macroblocks are used.
+            let row = (mb_y * 4 - 1) * stride;
+            let lo = row + x0 - usize::from(n.d);
+            let hi = row + x0 + 4 + usize::from(n.c);
+            if let (Some(r), Some(m)) = (refs.get(lo..hi), mvs.get(lo..hi)) {
+                let c0 = 1 - usize::from(n.d);
+                if n.d {
+                    self.refs[0][0] = r[0];
+                    self.mvs[0][0] = m[0];
+                }
+                if n.b {
+                    self.refs[0][1..5].copy_from_slice(&r[1 - c0..5 - c0]);
+                    self.mvs[0][1..5].copy_from_slice(&m[1 - c0..5 - c0]);
+                }
+                if n.c {
+                    self.refs[0][5] = r[5 - c0];
+                    self.mvs[0][5] = m[5 - c0];
+                }
             }
-        };
-        if n.b {
-            for c in 0..4 {
-                get(0, c + 1, x0 + c, y0 - 1);
-            }
-        }
-        if n.d {
-            get(0, 0, x0 - 1, y0 - 1);
-        }
-        if n.c {
-            get(0, 5, x0 + 4, y0 - 1);
         }
         if n.a {
             for r in 0..4 {
-                get(r + 1, 0, x0 - 1, y0 + r);
+                let i = (mb_y * 4 + r) * stride + x0 - 1;
+                if let (Some(&rf), Some(&mv)) = (refs.get(i), mvs.get(i)) {
+                    self.refs[r + 1][0] = rf;
+                    self.mvs[r + 1][0] = mv;
+                }
             }
         }
     }
@@ -135,6 +141,37 @@ impl MvCache {
         }
         self.predict(0, 0, 4, 0, Shape::Other)
     }
+}
+
+/// The P_Skip motion vector of macroblock (mb_x, mb_y) read straight from the picture
+/// (8.4.1.1 with 8.4.1.3 for a 16x16 partition, ref_idx 0): the same result as
+/// `MvCache::p_skip`, without building the cache, for long runs of skipped macroblocks.
+pub fn p_skip_mv(pic: &Picture, mb_x: usize, mb_y: usize, n: Neighbours) -> [i16; 2] {
+    if !n.a || !n.b {
+        return [0, 0];
+    }
+    let stride = pic.stride4();
+    let at = |x: usize, y: usize| {
+        let i = y * stride + x;
+        match (pic.ref_idx[0].get(i), pic.mv[0].get(i)) {
+            (Some(&r), Some(&m)) => (r, m),
+            _ => (REF_NA, [0, 0]),
+        }
+    };
+    let (x0, y0) = (mb_x * 4, mb_y * 4);
+    let a = at(x0 - 1, y0);
+    let b = at(x0, y0 - 1);
+    if (a.0 == 0 && a.1 == [0, 0]) || (b.0 == 0 && b.1 == [0, 0]) {
+        return [0, 0];
+    }
+    let c = if n.c {
+        at(x0 + 4, y0 - 1)
+    } else if n.d {
+        at(x0 - 1, y0 - 1)
+    } else {
+        (REF_NA, [0, 0])
+    };
+    median(a, b, c, 0)
 }
 
 impl Default for MvCache {

@@ -59,6 +59,7 @@ pub struct Picture {
     /// Motion vectors per 4x4 block and list, raster order, stride `mb_width * 4`, quarter pel.
     pub mv: [Vec<[i16; 2]>; 2],
     /// ref_idx per 4x4 block and list (REF_NONE where the list is unused or the block intra).
+    /// Both arrays are valid only inside decoded macroblocks.
     pub ref_idx: [Vec<i8>; 2],
     pub coeffs: Vec<[i16; COEFFS_PER_MB]>,
 }
@@ -95,12 +96,14 @@ impl Picture {
         let mbs = (self.mb_width * self.mb_height) as usize;
         self.mbs.clear();
         self.mbs.resize(mbs, Macroblock::default());
+        // Every decoded macroblock writes its list-0 vectors and ref_idx; list 1 is reset
+        // here and written only by B slices. Entries of macroblocks that were not decoded are
+        // stale and must be ignored (see `Macroblock::is_decoded`).
         for l in 0..2 {
-            self.mv[l].clear();
             self.mv[l].resize(mbs * 16, [0, 0]);
-            self.ref_idx[l].clear();
             self.ref_idx[l].resize(mbs * 16, REF_NONE);
         }
+        self.ref_idx[1].fill(REF_NONE);
         // Levels are written (and zeroed first) only for coded blocks; never read otherwise.
         self.coeffs.resize(mbs, [0; COEFFS_PER_MB]);
         self.slices = 0;

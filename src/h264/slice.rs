@@ -135,7 +135,7 @@ impl SliceHeader {
         let mut r = BitReader::new(rbsp);
         r.ue("first_mb_in_slice")?;
         r.ue_max(9, "slice_type")?;
-        r.ue_max(255, "pic_parameter_set_id")
+        Ok(r.ue_max(255, "pic_parameter_set_id")?)
     }
 
     /// slice_header(). `rbsp` is the slice's RBSP after the NAL header.

@@ -46,42 +46,28 @@ impl Pipeline {
     /// Adds stream bytes; `f` sees the pictures and errors they complete.
     pub fn push(&mut self, chunk: &[u8], f: &mut dyn FnMut(Event<'_>)) {
         self.summary.bytes += chunk.len() as u64;
-        let Pipeline { splitter, decoder, pending, summary, .. } = self;
-        splitter.push(chunk, |nal| decode(decoder, nal, pending, summary, f));
-        self.release(f);
+        let Pipeline { splitter, decoder, reorder, pending, summary } = self;
+        splitter.push(chunk, |nal| decode(decoder, reorder, nal, pending, summary, f));
     }
 
     /// Ends the stream.
     pub fn finish(&mut self, f: &mut dyn FnMut(Event<'_>)) {
-        let Pipeline { splitter, decoder, pending, summary, .. } = self;
-        splitter.finish(|nal| decode(decoder, nal, pending, summary, f));
+        let Pipeline { splitter, decoder, reorder, pending, summary } = self;
+        splitter.finish(|nal| decode(decoder, reorder, nal, pending, summary, f));
         decoder.flush(&mut |o| collect(o, pending, summary, f));
-        self.release(f);
-        let Pipeline { decoder, reorder, summary, .. } = self;
+        release(decoder, reorder, pending, summary, f);
         reorder.drain(&mut |i, p| {
             summary.pictures += 1;
             f(Event::Picture(i, &p));
             decoder.recycle(p);
         });
-        self.summary.skipped_leading = self.decoder.skipped_leading;
-    }
-
-    /// Moves finished pictures through the reorder buffer.
-    fn release(&mut self, f: &mut dyn FnMut(Event<'_>)) {
-        let Pipeline { decoder, reorder, pending, summary, .. } = self;
-        for pic in pending.drain(..) {
-            let depth = pic.reorder_depth;
-            reorder.push(pic, depth, &mut |i, p| {
-                summary.pictures += 1;
-                f(Event::Picture(i, &p));
-                decoder.recycle(p);
-            });
-        }
+        summary.skipped_leading = decoder.skipped_leading;
     }
 }
 
 fn decode(
     decoder: &mut Decoder,
+    reorder: &mut Reorder,
     nal: NalRef<'_>,
     pending: &mut Vec<Box<Picture>>,
     summary: &mut Summary,
@@ -89,6 +75,26 @@ fn decode(
 ) {
     summary.nal_units += 1;
     decoder.decode_nal(nal, &mut |o| collect(o, pending, summary, f));
+    // Straight away, so that output pictures go back to the decoder's pool before the next.
+    release(decoder, reorder, pending, summary, f);
+}
+
+/// Moves finished pictures through the reorder buffer.
+fn release(
+    decoder: &mut Decoder,
+    reorder: &mut Reorder,
+    pending: &mut Vec<Box<Picture>>,
+    summary: &mut Summary,
+    f: &mut dyn FnMut(Event<'_>),
+) {
+    for pic in pending.drain(..) {
+        let depth = pic.reorder_depth;
+        reorder.push(pic, depth, &mut |i, p| {
+            summary.pictures += 1;
+            f(Event::Picture(i, &p));
+            decoder.recycle(p);
+        });
+    }
 }
 
 fn collect(o: Output, pending: &mut Vec<Box<Picture>>, summary: &mut Summary, f: &mut dyn FnMut(Event<'_>)) {

@@ -1,0 +1,95 @@
+//! A slice NAL unit after the valid parameter sets (and optionally the first IDR picture)
+//! of a real stream, through the Decoder; and the same bytes as an Annex-B stream after
+//! those parameter sets, through the Pipeline.
+//!
+//! Input: [selector][slice NAL unit, header byte included, escaped].
+//! selector % 5 picks the stream; bit 0x10: decode the stream's first IDR picture first;
+//! bit 0x20: feed the Pipeline the input alone (no parameter sets).
+#![no_main]
+
+use gopwatch::h264::nal::{AnnexBSplitter, NalRef};
+use gopwatch::h264::{Decoder, Output, Picture};
+use gopwatch::source::file::{Event, Pipeline};
+use libfuzzer_sys::fuzz_target;
+
+const PREFIXES: [(&[u8], &[u8]); 5] = [
+    (include_bytes!("../prefix/ba_mw_d.ps"), include_bytes!("../prefix/ba_mw_d.idr")),
+    (include_bytes!("../prefix/high_cavlc_8x8.ps"), include_bytes!("../prefix/high_cavlc_8x8.idr")),
+    (include_bytes!("../prefix/mr2_tandberg_e.ps"), include_bytes!("../prefix/mr2_tandberg_e.idr")),
+    (include_bytes!("../prefix/base_slices4.ps"), include_bytes!("../prefix/base_slices4.idr")),
+    (include_bytes!("../prefix/cvpcmnl1_sva_c.ps"), include_bytes!("../prefix/cvpcmnl1_sva_c.idr")),
+];
+
+fn check_picture(p: &Picture) {
+    let mbs = p.mb_width as usize * p.mb_height as usize;
+    assert_eq!(p.mbs.len(), mbs);
+    assert!(p.mv[0].len() >= mbs * 16 && p.ref_idx[0].len() >= mbs * 16);
+}
+
+fn feed(d: &mut Decoder, annexb: &[u8], pictures: &mut u64) {
+    let mut units = Vec::new();
+    let mut s = AnnexBSplitter::new();
+    s.push(annexb, |u| units.push((u.data.to_vec(), u.offset)));
+    s.finish(|u| units.push((u.data.to_vec(), u.offset)));
+    for (data, offset) in &units {
+        decode(d, NalRef { data, offset: *offset }, pictures);
+    }
+}
+
+fn decode(d: &mut Decoder, nal: NalRef<'_>, pictures: &mut u64) {
+    let mut done = Vec::new();
+    d.decode_nal(nal, &mut |o| match o {
+        Output::Picture(p) => done.push(p),
+        Output::Error(_) => {}
+    });
+    for p in done {
+        check_picture(&p);
+        *pictures += 1;
+        d.recycle(p);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&sel, slice)) = data.split_first() else { return };
+    let (ps, idr) = PREFIXES[usize::from(sel) % PREFIXES.len()];
+    let with_idr = sel & 0x10 != 0;
+
+    // Decoder: parameter sets, [IDR picture], the slice.
+    let mut d = Decoder::new();
+    let mut pictures = 0u64;
+    feed(&mut d, ps, &mut pictures);
+    if with_idr {
+        feed(&mut d, idr, &mut pictures);
+    }
+    decode(&mut d, NalRef { data: slice, offset: 0 }, &mut pictures);
+    let mut done = Vec::new();
+    d.flush(&mut |o| {
+        if let Output::Picture(p) = o {
+            done.push(p)
+        }
+    });
+    pictures += done.len() as u64;
+    // One picture per slice at most (the IDR picture may have several slices).
+    assert!(pictures <= 1 + u64::from(with_idr), "{pictures} pictures from one slice");
+
+    // Pipeline: [parameter sets, IDR,] start code, the input as an Annex-B stream.
+    let mut p = Pipeline::new();
+    let mut f = |e: Event<'_>| {
+        if let Event::Picture(_, pic) = e {
+            check_picture(pic);
+        }
+    };
+    if sel & 0x20 == 0 {
+        p.push(ps, &mut f);
+        if with_idr {
+            p.push(idr, &mut f);
+        }
+        p.push(&[0, 0, 0, 1], &mut f);
+    }
+    // Two chunks, cut where the selector says.
+    let cut = (usize::from(sel) * 97) % (slice.len() + 1);
+    p.push(&slice[..cut], &mut f);
+    p.push(&slice[cut..], &mut f);
+    p.finish(&mut f);
+    assert!(p.summary.pictures <= p.summary.nal_units, "{:?}", p.summary);
+});
