@@ -63,7 +63,7 @@ enc() {
     local tmp="$dst.tmp.$$"
     local cmd=("$FFMPEG" -nostdin -hide_banner -loglevel error -y
         -filter_threads 1 -filter_complex "$graph" -map "[v]" -frames:v "$frames"
-        -c:v libx264 -preset medium -profile:v "$profile" -pix_fmt yuv420p
+        -c:v libx264 -preset medium -profile:v "$profile" -pix_fmt "${PIXFMT:-yuv420p}"
         -x264-params "threads=1:$params" -fflags +bitexact -f h264 "$tmp")
     printf '+'; printf ' %q' "${cmd[@]}"; printf '\n'
     if ! "${cmd[@]}"; then
@@ -111,5 +111,12 @@ enc high_ref4_slices.264   40 high     "$HIGH:bframes=0:ref=4:slices=3:weightp=0
 enc high_cqm.264           40 high     "$HIGH:bframes=0:ref=3:cqm=jvt:weightp=0"             "$(src 352 288)"
 # Odd size (cropping) with everything on: B, implicit bi-pred weights, explicit P weights.
 enc high_odd_426x240.264   30 high     "$HIGH:bframes=2:b-adapt=0:ref=3:weightp=2"           "$(src 426 240)"
+
+# ---- Out of scope: must be refused with an Unsupported error, never mis-parsed -----------
+enc oos_interlaced.264     6 high     "keyint=30:bframes=0:cabac=0:interlaced=1"   "$(src 352 288)"
+enc oos_mbaff_cabac.264    6 high     "keyint=30:bframes=0:cabac=1:interlaced=1"   "$(src 352 288)"
+PIXFMT=yuv422p     enc oos_yuv422.264  6 high422 "keyint=30:bframes=0:cabac=0" "$(src 352 288)"
+PIXFMT=yuv444p     enc oos_yuv444.264  6 high444 "keyint=30:bframes=0:cabac=0" "$(src 352 288)"
+PIXFMT=yuv420p10le enc oos_10bit.264   6 high10  "keyint=30:bframes=0:cabac=0" "$(src 352 288)"
 
 echo "x264 streams in $OUT"

@@ -1,0 +1,270 @@
+//! Motion vectors against ffmpeg's: for every in-scope stream, the 8x8 grid of `gopwatch`
+//! equals ffmpeg's exported motion vectors (tools/oracle/ffmpeg_mvs.py, PyAV with
+//! flags2=+export_mvs) on every block of every frame, with the same frame numbering and
+//! picture types. Out-of-scope streams must fail with the right typed error.
+//!
+//! Needs: $GOPWATCH_PYTHON (a venv with tools/requirements-test.txt; default .venv),
+//! $GOPWATCH_STREAMS (x264 streams from tools/streams/make_x264.sh; default target/streams),
+//! $GOPWATCH_SHARED (default ../shared). tools/test.sh sets all three up.
+
+use gopwatch::h264::ErrorKind;
+use gopwatch::source::file::{decode_stream, Event};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn dir_from_env(var: &str, default: PathBuf) -> PathBuf {
+    let p = std::env::var_os(var).map(PathBuf::from).unwrap_or(default);
+    assert!(p.is_dir(), "{} not found ({var}); run the tests through tools/test.sh", p.display());
+    p
+}
+
+fn shared_streams() -> PathBuf {
+    dir_from_env("GOPWATCH_SHARED", root().join("../shared")).join("streams/openh264-res")
+}
+
+fn x264_streams() -> PathBuf {
+    dir_from_env("GOPWATCH_STREAMS", root().join("target/streams"))
+}
+
+fn python() -> PathBuf {
+    let p = std::env::var_os("GOPWATCH_PYTHON").map(PathBuf::from).unwrap_or(root().join(".venv/bin/python"));
+    assert!(p.exists(), "{} not found (GOPWATCH_PYTHON); run the tests through tools/test.sh", p.display());
+    p
+}
+
+type Cell = (u64, u8, u32, u32); // frame, list, x, y
+
+/// ffmpeg's vectors and frame types, cached under target/oracle.
+fn oracle(stream: &Path) -> (BTreeMap<Cell, (i32, i32)>, Vec<char>) {
+    let cache = root().join("target/oracle");
+    std::fs::create_dir_all(&cache).unwrap();
+    let name = stream.file_name().unwrap().to_string_lossy().to_string();
+    let mvs = cache.join(format!("{name}.mvs.csv"));
+    let frames = cache.join(format!("{name}.frames.csv"));
+    let script = root().join("tools/oracle/ffmpeg_mvs.py");
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let stale = match (mtime(&mvs), mtime(&frames)) {
+        (Some(a), Some(b)) => [mtime(stream), mtime(&script)].iter().any(|t| t.is_none_or(|t| t > a.min(b))),
+        _ => true,
+    };
+    if stale {
+        let st = Command::new(python())
+            .arg(&script)
+            .arg(stream)
+            .arg("-o")
+            .arg(&mvs)
+            .arg("--frames")
+            .arg(&frames)
+            .status()
+            .expect("run the oracle");
+        assert!(st.success(), "oracle failed on {name}");
+    }
+    let mut map = BTreeMap::new();
+    for line in std::fs::read_to_string(&mvs).unwrap().lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let n = |i: usize| f[i].parse::<i64>().unwrap();
+        map.insert((n(0) as u64, n(2) as u8, n(3) as u32, n(4) as u32), (n(5) as i32, n(6) as i32));
+    }
+    let types = std::fs::read_to_string(&frames)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().chars().next().unwrap())
+        .collect();
+    (map, types)
+}
+
+struct Ours {
+    cells: BTreeMap<Cell, (i32, i32)>,
+    /// (frame, mb_x, mb_y) of every decoded macroblock.
+    decoded: BTreeSet<(u64, u32, u32)>,
+    types: Vec<char>,
+    errors: Vec<ErrorKind>,
+}
+
+fn ours(stream: &Path) -> Ours {
+    let mut o = Ours { cells: BTreeMap::new(), decoded: BTreeSet::new(), types: Vec::new(), errors: Vec::new() };
+    let file = std::fs::File::open(stream).unwrap();
+    decode_stream(file, |e| match e {
+        Event::Picture(frame, p) => {
+            assert_eq!(frame as usize, o.types.len(), "display indices are consecutive");
+            o.types.push(p.picture_type.letter());
+            let stride = p.stride4();
+            for (addr, mb) in p.mbs.iter().enumerate() {
+                if !mb.is_decoded() {
+                    continue;
+                }
+                let (mx, my) = (addr % p.mb_width as usize, addr / p.mb_width as usize);
+                o.decoded.insert((frame, mx as u32, my as u32));
+                for list in 0..2 {
+                    for b in 0..4 {
+                        let (x4, y4) = (mx * 4 + (b & 1) * 2, my * 4 + (b >> 1) * 2);
+                        let i = y4 * stride + x4;
+                        if p.ref_idx[list][i] >= 0 {
+                            let mv = p.mv[list][i];
+                            o.cells.insert(
+                                (frame, list as u8, x4 as u32 * 4, y4 as u32 * 4),
+                                (i32::from(mv[0]), i32::from(mv[1])),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Event::Error(e) => o.errors.push(e.kind.clone()),
+    })
+    .unwrap();
+    o
+}
+
+/// Compares one stream; `lossy` streams miss slices on purpose: there ffmpeg conceals
+/// macroblocks that were never sent, so only the macroblocks we decoded are compared.
+fn check(stream: &Path, lossy: bool) -> Result<(), String> {
+    let name = stream.file_name().unwrap().to_string_lossy();
+    let (theirs, their_types) = oracle(stream);
+    let o = ours(stream);
+    if !lossy && !o.errors.is_empty() {
+        return Err(format!("{name}: parse errors: {:?}", &o.errors[..o.errors.len().min(3)]));
+    }
+    if o.types != their_types {
+        return Err(format!("{name}: frame types differ: ours {} frames, ffmpeg {}", o.types.len(), their_types.len()));
+    }
+    let mut bad = Vec::new();
+    for (k, v) in &theirs {
+        let mb = (k.0, k.2 / 16, k.3 / 16);
+        if lossy && !o.decoded.contains(&mb) {
+            continue;
+        }
+        if o.cells.get(k) != Some(v) {
+            bad.push(format!("frame {} list {} ({},{}): ours {:?} ffmpeg {:?}", k.0, k.1, k.2, k.3, o.cells.get(k), v));
+        }
+    }
+    for (k, v) in &o.cells {
+        if !theirs.contains_key(k) {
+            bad.push(format!("frame {} list {} ({},{}): ours {:?} ffmpeg none", k.0, k.1, k.2, k.3, v));
+        }
+    }
+    if !bad.is_empty() {
+        return Err(format!("{name}: {} cells differ, first: {}", bad.len(), bad[..bad.len().min(5)].join("; ")));
+    }
+    eprintln!("{name}: {} frames, {} vectors equal", o.types.len(), theirs.len());
+    Ok(())
+}
+
+fn check_all(streams: &[PathBuf], lossy: bool) {
+    let failures: Vec<String> = streams.iter().filter_map(|s| check(s, lossy).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The CAVLC I/P streams of ../shared/streams/openh264-res (all that ffmpeg decodes).
+const SHARED_CAVLC: &[&str] = &[
+    "Adobe_PDF_sample_a_1024x768_50Frms.264",
+    "BA1_FT_C.264",
+    "BA1_Sony_D.jsv",
+    "BAMQ1_JVC_C.264",
+    "BAMQ2_JVC_C.264",
+    "BANM_MW_D.264",
+    "BASQP1_Sony_C.jsv",
+    "BA_MW_D.264",
+    "BA_MW_D_IDR_LOST.264",
+    "BA_MW_D_P_LOST.264",
+    "CI1_FT_B.264",
+    "CI_MW_D.264",
+    "CVFC1_Sony_C.jsv",
+    "CVPCMNL1_SVA_C.264",
+    "LS_SVA_D.264",
+    "MIDR_MW_D.264",
+    "MPS_MW_A.264",
+    "MR1_BT_A.h264",
+    "MR1_MW_A.264",
+    "MR2_MW_A.264",
+    "MR2_TANDBERG_E.264",
+    "NL1_Sony_D.jsv",
+    "NLMQ1_JVC_C.264",
+    "NLMQ2_JVC_C.264",
+    "NRF_MW_E.264",
+    "SVA_BA1_B.264",
+    "SVA_BA2_D.264",
+    "SVA_Base_B.264",
+    "SVA_CL1_E.264",
+    "SVA_FM1_E.264",
+    "SVA_NL1_B.264",
+    "SVA_NL2_E.264",
+    "SarVui.264",
+    "Static.264",
+    "Zhling_1280x720.264",
+    "jm_1080p_allslice.264",
+    "test_scalinglist_jm.264",
+    "test_vd_1d.264",
+    "test_vd_rc.264",
+];
+
+/// x264 streams for parser I (tools/streams/make_x264.sh).
+const X264_CAVLC: &[&str] = &[
+    "base_ref1.264",
+    "base_ref4.264",
+    "base_slices4.264",
+    "base_slicemax.264",
+    "base_intrarefresh.264",
+    "base_426x240.264",
+    "base_1366x768.264",
+    "high_cavlc_8x8.264",
+    "high_cavlc_cqm.264",
+    "main_cavlc_pskip.264",
+];
+
+#[test]
+fn shared_cavlc_streams_match_ffmpeg() {
+    let dir = shared_streams();
+    check_all(&SHARED_CAVLC.iter().map(|n| dir.join(n)).collect::<Vec<_>>(), false);
+}
+
+#[test]
+fn x264_cavlc_streams_match_ffmpeg() {
+    let dir = x264_streams();
+    check_all(&X264_CAVLC.iter().map(|n| dir.join(n)).collect::<Vec<_>>(), false);
+}
+
+/// Error_I_P.264 lacks slices on purpose: every macroblock that was sent matches.
+#[test]
+fn stream_with_lost_slices_matches_where_sent() {
+    check_all(&[shared_streams().join("Error_I_P.264")], true);
+}
+
+fn first_error(stream: &Path) -> ErrorKind {
+    let o = ours(stream);
+    assert!(o.types.is_empty(), "{}: pictures from an unsupported stream", stream.display());
+    o.errors.first().cloned().unwrap_or_else(|| panic!("{}: no error", stream.display()))
+}
+
+fn assert_unsupported(stream: &Path, needle: &str) {
+    match first_error(stream) {
+        ErrorKind::Unsupported { feature } => {
+            assert!(feature.contains(needle), "{}: unsupported {feature:?}, expected {needle:?}", stream.display())
+        }
+        other => panic!("{}: expected Unsupported({needle}), got {other:?}", stream.display()),
+    }
+}
+
+#[test]
+fn out_of_scope_streams_are_refused_by_name() {
+    let x = x264_streams();
+    assert_unsupported(&x.join("oos_interlaced.264"), "interlaced");
+    assert_unsupported(&x.join("oos_mbaff_cabac.264"), "interlaced");
+    assert_unsupported(&x.join("oos_yuv422.264"), "4:2:2");
+    assert_unsupported(&x.join("oos_yuv444.264"), "4:4:4");
+    assert_unsupported(&x.join("oos_10bit.264"), "bit depth");
+}
+
+/// An SVC/MVC stream whose only slice is an enhancement-layer unit (nal_unit_type 20):
+/// such units are skipped by design, so there is no base-layer picture to give.
+#[test]
+fn svc_enhancement_units_are_skipped() {
+    let o = ours(&shared_streams().join("sps_subsetsps_bothVUI.264"));
+    assert!(o.types.is_empty() && o.errors.is_empty());
+}
