@@ -26,8 +26,9 @@ enum Cmd {
     /// Write the motion-vector field of every picture as CSV
     /// (frame,poc,type,list,x,y,mv_x,mv_y,ref_idx; quarter-pel vectors, display order).
     Mvs {
-        /// Annex-B H.264 file (.264/.h264), FIFO, or - for stdin.
-        file: PathBuf,
+        /// Annex-B H.264 file (.264/.h264), FIFO, or - for stdin. Default: the bundled
+        /// demo clip (assets/demo.264).
+        file: Option<PathBuf>,
         /// Block size of the rows: 4 (every 4x4 block), 8 or 16 (the top-left 4x4 of each
         /// 8x8 block / macroblock).
         #[arg(long, default_value = "4")]
@@ -53,7 +54,14 @@ enum Grid {
     G16,
 }
 
+/// The clip built into the binary, used when no input is named.
+const DEMO_CLIP: &[u8] = include_bytes!("../assets/demo.264");
+const DEMO_NAME: &str = "<bundled demo clip>";
+
 fn open(path: &Path) -> Result<Box<dyn Read>> {
+    if path == Path::new(DEMO_NAME) {
+        return Ok(Box::new(DEMO_CLIP));
+    }
     if path == Path::new("-") {
         return Ok(Box::new(io::stdin().lock()));
     }
@@ -62,8 +70,11 @@ fn open(path: &Path) -> Result<Box<dyn Read>> {
 }
 
 /// Runs the pipeline over `path`, logging stream errors, calling `f` for each picture.
-fn run_stream(path: &Path, mut f: impl FnMut(u64, &Picture) -> Result<()>) -> Result<(Pipeline, Summary)> {
-    let mut input = open(path)?;
+fn run_stream(
+    path: &Path,
+    mut input: Box<dyn Read>,
+    mut f: impl FnMut(u64, &Picture) -> Result<()>,
+) -> Result<(Pipeline, Summary)> {
     let mut pipe = Pipeline::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut first_err: Option<String> = None;
@@ -108,6 +119,7 @@ fn run_stream(path: &Path, mut f: impl FnMut(u64, &Picture) -> Result<()>) -> Re
 }
 
 fn mvs(file: &Path, grid: Grid, output: Option<&Path>) -> Result<()> {
+    let input = open(file)?;
     let sink: Box<dyn Write> = match output {
         Some(p) => Box::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
         None => Box::new(io::stdout().lock()),
@@ -119,7 +131,7 @@ fn mvs(file: &Path, grid: Grid, output: Option<&Path>) -> Result<()> {
         Grid::G8 => 2,
         Grid::G16 => 4,
     };
-    run_stream(file, |frame, p| {
+    run_stream(file, input, |frame, p| {
         let stride = p.stride4();
         let t = p.picture_type.letter();
         for list in 0..2 {
@@ -144,7 +156,7 @@ fn mvs(file: &Path, grid: Grid, output: Option<&Path>) -> Result<()> {
 fn scan(file: &Path) -> Result<()> {
     let start = Instant::now();
     let mut mbs = 0u64;
-    let (_, s) = run_stream(file, |_, p| {
+    let (_, s) = run_stream(file, open(file)?, |_, p| {
         mbs += p.decoded_mbs() as u64;
         Ok(())
     })?;
@@ -162,7 +174,7 @@ fn scan(file: &Path) -> Result<()> {
 
 fn probe(file: &Path) -> Result<()> {
     let mut types: Vec<(u64, PictureType, bool, u32)> = Vec::new();
-    let (pipe, s) = run_stream(file, |i, p| {
+    let (pipe, s) = run_stream(file, open(file)?, |i, p| {
         types.push((i, p.picture_type, p.idr, p.slices));
         Ok(())
     })?;
@@ -214,7 +226,10 @@ fn main() {
     let cli = Cli::parse();
     let r = match &cli.cmd {
         Cmd::Probe { file } => probe(file),
-        Cmd::Mvs { file, grid, output } => mvs(file, *grid, output.as_deref()),
+        Cmd::Mvs { file, grid, output } => {
+            let file = file.clone().unwrap_or_else(|| PathBuf::from(DEMO_NAME));
+            mvs(&file, *grid, output.as_deref())
+        }
         Cmd::Scan { file } => scan(file),
     };
     if let Err(e) = r {
