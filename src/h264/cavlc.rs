@@ -52,7 +52,7 @@ fn coeff_token_table(nc: i32) -> &'static [u32] {
 pub fn residual_block(
     r: &mut BitReader,
     nc: i32,
-    levels: &mut [i16],
+    levels: &mut [i16; 16],
     start_idx: usize,
     end_idx: usize,
     max_num_coeff: usize,
@@ -124,9 +124,7 @@ pub fn residual_block(
     } else {
         0
     };
-    if let Some(l) = levels.get_mut(start_idx..=end_idx) {
-        l.fill(0);
-    }
+    *levels = [0; 16];
     // Place levels from the highest frequency down (7.3.5.3.2 / 9.2.4).
     let mut coeff_num = start_idx + total_coeff + zeros_left;
     for i in 0..total_coeff {

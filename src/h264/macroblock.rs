@@ -206,7 +206,7 @@ fn decode_pcm(
         }
     }
     let n = if chroma { 384 } else { 256 };
-    let coeffs = &mut pic.coeffs[addr as usize];
+    let coeffs = pic.coeffs[addr as usize].as_flattened_mut();
     for (i, c) in coeffs.iter_mut().take(n).enumerate() {
         *c = r.u(8, if i < 256 { "pcm_sample_luma" } else { "pcm_sample_chroma" })? as i16;
     }
@@ -315,7 +315,7 @@ fn residual(
         nc_from_neighbours(a, b)
     };
     if mb.kind == MbKind::I16x16 {
-        let dc = &mut levels[LUMA_DC..LUMA_DC + 16];
+        let dc = &mut levels[LUMA_DC];
         let nc = luma_nc(tc, 0, 0);
         if residual_block(r, nc, dc, 0, 15, 16)? > 0 {
             mb.coded_dc |= 1;
@@ -325,7 +325,7 @@ fn residual(
         let coded = cbp_l & (1 << i8x8) != 0;
         if mb.transform_size_8x8_flag {
             // The four interleaved lists together write all 64 levels.
-            let block = &mut levels[i8x8 * 64..i8x8 * 64 + 64];
+            let block = levels[i8x8 * 4..i8x8 * 4 + 4].as_flattened_mut();
             for i4x4 in 0..4 {
                 let (x, y) = blk_xy(i8x8 * 4 + i4x4);
                 if !coded {
@@ -349,7 +349,7 @@ fn residual(
                 tc[y * 4 + x] = 0;
                 continue;
             }
-            let block = &mut levels[blk * 16..blk * 16 + 16];
+            let block = &mut levels[blk];
             let nc = luma_nc(tc, x, y);
             tc[y * 4 + x] = if mb.kind == MbKind::I16x16 {
                 residual_block(r, nc, block, 1, 15, 15)?
@@ -364,7 +364,7 @@ fn residual(
     let cbp_c = mb.cbp >> 4;
     if cbp_c & 3 != 0 {
         for c in 0..2 {
-            let dc = &mut levels[CHROMA_DC + 4 * c..CHROMA_DC + 4 * c + 4];
+            let dc = &mut levels[CHROMA_DC + c];
             if residual_block(r, -1, dc, 0, 3, 4)? > 0 {
                 mb.coded_dc |= 2 << c;
             }
@@ -380,8 +380,7 @@ fn residual(
             }
             let a = if x > 0 { Some(tc[base + blk - 1]) } else { a_tc.map(|t| t[base + blk + 1]) };
             let b = if y > 0 { Some(tc[base + blk - 2]) } else { b_tc.map(|t| t[base + blk + 2]) };
-            let off = CHROMA_AC + (c * 4 + blk) * 16;
-            let block = &mut levels[off..off + 16];
+            let block = &mut levels[CHROMA_AC + c * 4 + blk];
             tc[base + blk] = residual_block(r, nc_from_neighbours(a, b), block, 1, 15, 15)?;
         }
     }

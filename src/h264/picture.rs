@@ -4,14 +4,17 @@
 use super::mb::Macroblock;
 use super::sps::Sps;
 
-/// Residual levels stored per macroblock, in coding (scan) order per block:
-/// luma 16 x 16 (for the 8x8 transform: four 64-level blocks in the same space),
-/// Intra16x16 DC 16, chroma DC 2 x 4, chroma AC 2 x 4 x 16 (index 0 of each AC block
-/// unused: AC levels sit at scan positions 1..=15). I_PCM samples reuse the first 384.
-pub const COEFFS_PER_MB: usize = 408;
-pub const LUMA_DC: usize = 256;
-pub const CHROMA_DC: usize = 272;
-pub const CHROMA_AC: usize = 280;
+/// Residual levels of one macroblock, as 16-level blocks in coding (scan) order:
+/// luma blocks 0..16 by luma4x4BlkIdx (with the 8x8 transform, blocks 4i..4i+4 hold the
+/// 64 levels of 8x8 block i: scan index k is at block 4i + k / 16, entry k % 16), then the
+/// Intra16x16 DC block, the Cb and Cr DC blocks (entries 0..4) and the chroma AC blocks
+/// (Cb 0..4, Cr 0..4; AC levels at entries 1..16). I_PCM samples fill the first 384 entries
+/// in raster order (luma 256, Cb 64, Cr 64).
+/// A block's levels are meaningful only when its TotalCoeff (or `coded_dc` bit) says coded.
+pub type MbLevels = [[i16; 16]; 27];
+pub const LUMA_DC: usize = 16;
+pub const CHROMA_DC: usize = 17;
+pub const CHROMA_AC: usize = 19;
 
 /// ref_idx of a 4x4 block that is intra or does not use the list.
 pub const REF_NONE: i8 = -1;
@@ -61,7 +64,7 @@ pub struct Picture {
     /// ref_idx per 4x4 block and list (REF_NONE where the list is unused or the block intra).
     /// Both arrays are valid only inside decoded macroblocks.
     pub ref_idx: [Vec<i8>; 2],
-    pub coeffs: Vec<[i16; COEFFS_PER_MB]>,
+    pub coeffs: Vec<MbLevels>,
 }
 
 impl Picture {
@@ -105,7 +108,7 @@ impl Picture {
         }
         self.ref_idx[1].fill(REF_NONE);
         // Levels are written (and zeroed first) only for coded blocks; never read otherwise.
-        self.coeffs.resize(mbs, [0; COEFFS_PER_MB]);
+        self.coeffs.resize(mbs, [[0; 16]; 27]);
         self.slices = 0;
         self.slices_dropped = 0;
         self.picture_type = PictureType::I;
