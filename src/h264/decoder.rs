@@ -8,7 +8,7 @@ use super::dpb::{Dpb, PocState, RefFrame};
 use super::error::{Error, ErrorKind};
 use super::macroblock::{decode_slice_cavlc, MbScratch, SliceCtx};
 use super::nal::{nal_type, unescape, NalHeader, NalRef};
-use super::picture::{Picture, PictureType};
+use super::picture::{Picture, PictureType, NO_REF};
 use super::pps::Pps;
 use super::slice::{SliceHeader, SliceType};
 use super::sps::Sps;
@@ -17,13 +17,13 @@ use std::sync::Arc;
 /// What the decoder hands out.
 pub enum Output {
     /// A finished picture, in decoding order. Give it back with `Decoder::recycle`.
-    Picture(Box<Picture>),
+    Picture(Arc<Picture>),
     /// A NAL unit or slice that was dropped, and why.
     Error(Error),
 }
 
 struct Current {
-    pic: Box<Picture>,
+    pic: Picture,
     sps: Arc<Sps>,
     /// Header of the first slice, which the next slices are compared with.
     first: SliceHeader,
@@ -38,14 +38,14 @@ pub struct Decoder {
     pps: Vec<Option<Arc<Pps>>>,
     rbsp: Vec<u8>,
     cur: Option<Current>,
-    pool: Vec<Box<Picture>>,
+    pool: Vec<Picture>,
     poc: PocState,
     dpb: Dpb,
     nal_index: u64,
     decode_index: u64,
     poc_period: u64,
     scratch: MbScratch,
-    ref_list: Vec<Option<u64>>,
+    lists: [Vec<Option<RefFrame>>; 2],
     /// Parameter sets of the last slice seen (for `probe`).
     pub active: Option<(Arc<Sps>, Arc<Pps>)>,
     /// An intra picture has been handed out: a stream joined mid-GOP starts there.
@@ -74,17 +74,19 @@ impl Decoder {
             decode_index: 0,
             poc_period: 0,
             scratch: MbScratch::default(),
-            ref_list: Vec::new(),
+            lists: [Vec::new(), Vec::new()],
             seen_intra: false,
             active: None,
             skipped_leading: 0,
         }
     }
 
-    /// Returns a picture's buffers for reuse.
-    pub fn recycle(&mut self, pic: Box<Picture>) {
-        if self.pool.len() < 4 {
-            self.pool.push(pic);
+    /// Returns a picture's buffers for reuse (once nothing else holds the picture).
+    pub fn recycle(&mut self, pic: Arc<Picture>) {
+        if let Ok(p) = Arc::try_unwrap(pic) {
+            if self.pool.len() < 4 {
+                self.pool.push(p);
+            }
         }
     }
 
@@ -227,14 +229,24 @@ impl Decoder {
         cur.has_b |= hdr.slice_type == SliceType::B;
         cur.pic.slices += 1;
         let slice_num = cur.pic.slices;
-        if hdr.slice_type == SliceType::P {
-            self.dpb.p_list(&sps, &hdr, &mut self.ref_list);
+        self.dpb.build_lists(&sps, &hdr, cur.pic.poc, &mut self.lists);
+        let mut ids = [[NO_REF; 32]; 2];
+        for (l, list) in self.lists.iter().enumerate() {
+            for (i, e) in list.iter().enumerate().take(32) {
+                ids[l][i] = e.as_ref().map_or(NO_REF, |r| r.id);
+            }
         }
-        let ctx = SliceCtx { sps: &sps, pps: &pps, hdr: &hdr, slice_num };
+        cur.pic.ref_ids.push(ids);
+        let ctx = SliceCtx { sps: &sps, pps: &pps, hdr: &hdr, slice_num, lists: &self.lists };
         let mut r = BitReader::new(rbsp);
         r.skip(hdr.header_bits);
-        decode_slice_cavlc(&mut r, &mut cur.pic, &ctx, &mut self.scratch)
-            .map_err(|(kind, mb)| with_mb(*kind, r.position(), Some(mb)))
+        let result = decode_slice_cavlc(&mut r, &mut cur.pic, &ctx, &mut self.scratch)
+            .map_err(|(kind, mb)| with_mb(*kind, r.position(), Some(mb)));
+        // The lists hold references to pictures: let them go, so that the pictures can be
+        // recycled as soon as they leave the DPB.
+        self.lists[0].clear();
+        self.lists[1].clear();
+        result
     }
 
     fn start_picture(&mut self, sps: &Arc<Sps>, hdr: &SliceHeader) {
@@ -267,30 +279,38 @@ impl Decoder {
         } else {
             PictureType::I
         };
+        if c.mmco5 {
+            // 8.2.1: after MMCO 5 the picture counts as POC 0 (frames); it opened a new
+            // POC period, so its place in output order is kept.
+            c.pic.poc = 0;
+        }
+        let pic = Arc::new(c.pic);
         if c.first.nal_ref_idc != 0 {
             let cur = RefFrame {
-                id: c.pic.decode_index,
+                id: pic.decode_index,
                 frame_num: c.first.frame_num,
-                poc: c.pic.poc,
+                poc: pic.poc,
                 long_term: false,
                 long_term_frame_idx: 0,
                 non_existing: false,
+                pic: Some(pic.clone()),
             };
             if self.dpb.mark(&c.sps, &c.first, cur) {
-                // 8.2.1: after MMCO 5 the picture counts as POC 0 (top field order, frames).
-                c.pic.poc = 0;
                 self.poc.after_mmco5(0);
             }
             self.poc.prev_ref_frame_num = if c.mmco5 { 0 } else { c.first.frame_num };
+            for p in std::mem::take(&mut self.dpb.removed) {
+                self.recycle(p);
+            }
         }
         // A stream joined mid-GOP: inter pictures before the first intra one refer to
         // pictures that were never received.
-        self.seen_intra |= c.pic.picture_type == PictureType::I;
+        self.seen_intra |= pic.picture_type == PictureType::I;
         if self.seen_intra {
-            out(Output::Picture(c.pic));
+            out(Output::Picture(pic));
         } else {
             self.skipped_leading += 1;
-            self.recycle(c.pic);
+            self.recycle(pic);
         }
     }
 }

@@ -3,11 +3,14 @@
 //! modification). Only what motion-vector extraction needs is kept per reference: no
 //! sample planes (there is no motion compensation).
 
+use super::picture::Picture;
 use super::slice::{SliceHeader, SliceType};
 use super::sps::Sps;
+use std::sync::Arc;
 
-/// A frame in the DPB that is marked "used for reference".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A frame in the DPB that is marked "used for reference", with its picture (the motion
+/// field that B slices read as co-located data, 8.4.1.2.1).
+#[derive(Debug, Clone)]
 pub struct RefFrame {
     /// decode_index of the picture (u64::MAX - n for frames inferred from a frame_num gap).
     pub id: u64,
@@ -17,6 +20,8 @@ pub struct RefFrame {
     pub long_term_frame_idx: u32,
     /// Inferred by the frame_num gap process (8.2.5.2): may not be used for prediction.
     pub non_existing: bool,
+    /// The decoded picture; None for frames inferred from a frame_num gap.
+    pub pic: Option<Arc<Picture>>,
 }
 
 /// POC state carried from picture to picture (8.2.1).
@@ -128,6 +133,8 @@ impl PocState {
 #[derive(Debug, Clone, Default)]
 pub struct Dpb {
     pub refs: Vec<RefFrame>,
+    /// Pictures no longer used for reference, for the decoder to recycle.
+    pub removed: Vec<Arc<Picture>>,
     /// MaxLongTermFrameIdx + 1; 0 means "no long-term frame indices".
     max_long_term_frame_idx_plus1: u32,
     gap_ids: u64,
@@ -135,8 +142,21 @@ pub struct Dpb {
 
 impl Dpb {
     pub fn clear(&mut self) {
-        self.refs.clear();
+        self.remove_where(|_| true);
         self.max_long_term_frame_idx_plus1 = 0;
+    }
+
+    /// Unmarks the frames for which `f` is true.
+    fn remove_where(&mut self, mut f: impl FnMut(&RefFrame) -> bool) {
+        let mut i = 0;
+        while i < self.refs.len() {
+            if f(&self.refs[i]) {
+                let r = self.refs.remove(i);
+                self.removed.extend(r.pic);
+            } else {
+                i += 1;
+            }
+        }
     }
 
     /// 8.2.5.2: frames for the frame_num values skipped before `h`, marked by the sliding
@@ -164,6 +184,7 @@ impl Dpb {
                 long_term: false,
                 long_term_frame_idx: 0,
                 non_existing: true,
+                pic: None,
             });
             poc.gap_frame(sps, f);
             f = (f + 1) % max;
@@ -183,15 +204,9 @@ impl Dpb {
                 .filter(|(_, r)| !r.long_term)
                 .min_by_key(|(_, r)| wrap_pic_num(r.frame_num, cur_frame_num, i64::from(sps.max_frame_num())))
                 .map(|(i, _)| i);
-            match oldest {
-                Some(i) => {
-                    self.refs.remove(i);
-                }
-                // Only long-term frames: the stream is non-conforming; drop the oldest.
-                None => {
-                    self.refs.remove(0);
-                }
-            }
+            // Only long-term frames: the stream is non-conforming; drop the oldest.
+            let r = self.refs.remove(oldest.unwrap_or(0));
+            self.removed.extend(r.pic);
         }
     }
 
@@ -199,7 +214,7 @@ impl Dpb {
     /// Returns true when an MMCO 5 was executed.
     pub fn mark(&mut self, sps: &Sps, h: &SliceHeader, mut cur: RefFrame) -> bool {
         if h.is_idr() {
-            self.refs.clear();
+            self.clear();
             if h.long_term_reference_flag {
                 cur.long_term = true;
                 cur.long_term_frame_idx = 0;
@@ -219,13 +234,13 @@ impl Dpb {
                 match m.op {
                     1 => {
                         let pic_num = curr_pic_num - (i64::from(m.difference_of_pic_nums_minus1) + 1);
-                        self.refs.retain(|r| r.long_term || wrap_pic_num(r.frame_num, h.frame_num, max_pic_num) != pic_num);
+                        self.remove_where(|r| !r.long_term && wrap_pic_num(r.frame_num, h.frame_num, max_pic_num) == pic_num);
                     }
-                    2 => self.refs.retain(|r| !(r.long_term && r.long_term_frame_idx == m.long_term_pic_num)),
+                    2 => self.remove_where(|r| r.long_term && r.long_term_frame_idx == m.long_term_pic_num),
                     3 => {
                         let pic_num = curr_pic_num - (i64::from(m.difference_of_pic_nums_minus1) + 1);
                         let idx = m.long_term_frame_idx;
-                        self.refs.retain(|r| !(r.long_term && r.long_term_frame_idx == idx));
+                        self.remove_where(|r| r.long_term && r.long_term_frame_idx == idx);
                         if let Some(r) = self.refs.iter_mut().find(|r| {
                             !r.long_term && wrap_pic_num(r.frame_num, h.frame_num, max_pic_num) == pic_num
                         }) {
@@ -235,17 +250,16 @@ impl Dpb {
                     }
                     4 => {
                         let lim = m.max_long_term_frame_idx_plus1;
-                        self.refs.retain(|r| !(r.long_term && r.long_term_frame_idx + 1 > lim));
+                        self.remove_where(|r| r.long_term && r.long_term_frame_idx + 1 > lim);
                         self.max_long_term_frame_idx_plus1 = lim;
                     }
                     5 => {
-                        self.refs.clear();
-                        self.max_long_term_frame_idx_plus1 = 0;
+                        self.clear();
                         mmco5 = true;
                     }
                     6 => {
                         let idx = m.long_term_frame_idx;
-                        self.refs.retain(|r| !(r.long_term && r.long_term_frame_idx == idx));
+                        self.remove_where(|r| r.long_term && r.long_term_frame_idx == idx);
                         cur.long_term = true;
                         cur.long_term_frame_idx = idx;
                         current_long = true;
@@ -260,63 +274,90 @@ impl Dpb {
             cur.long_term = false;
         }
         if mmco5 {
+            // 8.2.1: the picture now counts as frame_num 0, POC 0.
             cur.frame_num = 0;
+            cur.poc = 0;
         }
         // Keep the DPB bound (16 frames) even for non-conforming MMCO sequences.
         while self.refs.len() >= 16 {
-            self.refs.remove(0);
+            let r = self.refs.remove(0);
+            self.removed.extend(r.pic);
         }
         self.refs.push(cur);
         mmco5
     }
 
-    /// RefPicList0 of a P slice (8.2.4.2.1 then 8.2.4.3): the ids of the frames, `None`
-    /// where no reference picture is available.
-    pub fn p_list(&self, sps: &Sps, h: &SliceHeader, out: &mut Vec<Option<u64>>) {
-        out.clear();
-        if h.slice_type != SliceType::P {
-            return;
-        }
+    /// RefPicList0 / RefPicList1 of a P or B slice of the picture with POC `cur_poc`
+    /// (8.2.4.2 initialisation, 8.2.4.3 modification); `None` where no reference picture is
+    /// available.
+    pub fn build_lists(&self, sps: &Sps, h: &SliceHeader, cur_poc: i32, out: &mut [Vec<Option<RefFrame>>; 2]) {
+        out[0].clear();
+        out[1].clear();
         let max_pic_num = i64::from(sps.max_frame_num());
-        let mut short: Vec<&RefFrame> = self.refs.iter().filter(|r| !r.long_term).collect();
-        short.sort_by_key(|r| std::cmp::Reverse(wrap_pic_num(r.frame_num, h.frame_num, max_pic_num)));
         let mut long: Vec<&RefFrame> = self.refs.iter().filter(|r| r.long_term).collect();
         long.sort_by_key(|r| r.long_term_frame_idx);
-        let n = h.num_ref_idx_l0_active_minus1 as usize + 1;
-        let mut list: Vec<Option<&RefFrame>> = short.into_iter().chain(long).map(Some).collect();
-        list.resize(n.max(list.len()), None);
-        list.truncate(n);
-        // 8.2.4.3.1 / 8.2.4.3.2: modification.
-        let curr_pic_num = i64::from(h.frame_num);
-        let mut pred = curr_pic_num;
-        for (ref_idx, m) in h.modifications(0).iter().enumerate().take(n) {
-            let found = match m.modification_of_pic_nums_idc {
-                0 | 1 => {
-                    let d = i64::from(m.value) + 1;
-                    let mut no_wrap = if m.modification_of_pic_nums_idc == 0 { pred - d } else { pred + d };
-                    if no_wrap < 0 {
-                        no_wrap += max_pic_num;
-                    } else if no_wrap >= max_pic_num {
-                        no_wrap -= max_pic_num;
-                    }
-                    pred = no_wrap;
-                    let pic_num = if no_wrap > curr_pic_num { no_wrap - max_pic_num } else { no_wrap };
-                    self.refs
-                        .iter()
-                        .find(|r| !r.long_term && wrap_pic_num(r.frame_num, h.frame_num, max_pic_num) == pic_num)
-                }
-                _ => self.refs.iter().find(|r| r.long_term && r.long_term_frame_idx == m.value),
-            };
-            list.insert(ref_idx, found);
-            // Remove the later duplicate of the inserted picture.
-            if let Some(f) = found {
-                if let Some(dup) = list.iter().skip(ref_idx + 1).position(|e| e.is_some_and(|e| e.id == f.id)) {
-                    list.remove(ref_idx + 1 + dup);
-                }
+        let lists = match h.slice_type {
+            SliceType::P => {
+                let mut short: Vec<&RefFrame> = self.refs.iter().filter(|r| !r.long_term).collect();
+                short.sort_by_key(|r| std::cmp::Reverse(wrap_pic_num(r.frame_num, h.frame_num, max_pic_num)));
+                short.extend(&long);
+                vec![short]
             }
+            SliceType::B => {
+                // 8.2.4.2.3: by POC, before then after the current picture (and the reverse).
+                let short = || self.refs.iter().filter(|r| !r.long_term && !r.non_existing);
+                let mut before: Vec<&RefFrame> = short().filter(|r| r.poc < cur_poc).collect();
+                before.sort_by_key(|r| std::cmp::Reverse(r.poc));
+                let mut after: Vec<&RefFrame> = short().filter(|r| r.poc > cur_poc).collect();
+                after.sort_by_key(|r| r.poc);
+                let mut l0: Vec<&RefFrame> = before.iter().chain(&after).chain(&long).copied().collect();
+                let mut l1: Vec<&RefFrame> = after.iter().chain(&before).chain(&long).copied().collect();
+                if l1.len() > 1 && l0.iter().zip(&l1).all(|(a, b)| a.id == b.id) {
+                    l1.swap(0, 1);
+                }
+                l0.truncate(32);
+                l1.truncate(32);
+                vec![l0, l1]
+            }
+            _ => return,
+        };
+        let curr_pic_num = i64::from(h.frame_num);
+        for (x, init) in lists.into_iter().enumerate() {
+            let n = if x == 0 { h.num_ref_idx_l0_active_minus1 } else { h.num_ref_idx_l1_active_minus1 } as usize + 1;
+            let mut list: Vec<Option<&RefFrame>> = init.into_iter().map(Some).collect();
+            list.resize(n.max(list.len()), None);
             list.truncate(n);
+            // 8.2.4.3.1 / 8.2.4.3.2: modification.
+            let mut pred = curr_pic_num;
+            for (ref_idx, m) in h.modifications(x).iter().enumerate().take(n) {
+                let found = match m.modification_of_pic_nums_idc {
+                    0 | 1 => {
+                        let d = i64::from(m.value) + 1;
+                        let mut no_wrap = if m.modification_of_pic_nums_idc == 0 { pred - d } else { pred + d };
+                        if no_wrap < 0 {
+                            no_wrap += max_pic_num;
+                        } else if no_wrap >= max_pic_num {
+                            no_wrap -= max_pic_num;
+                        }
+                        pred = no_wrap;
+                        let pic_num = if no_wrap > curr_pic_num { no_wrap - max_pic_num } else { no_wrap };
+                        self.refs.iter().find(|r| {
+                            !r.long_term && wrap_pic_num(r.frame_num, h.frame_num, max_pic_num) == pic_num
+                        })
+                    }
+                    _ => self.refs.iter().find(|r| r.long_term && r.long_term_frame_idx == m.value),
+                };
+                list.insert(ref_idx, found);
+                // Remove the later duplicate of the inserted picture.
+                if let Some(f) = found {
+                    if let Some(dup) = list.iter().skip(ref_idx + 1).position(|e| e.is_some_and(|e| e.id == f.id)) {
+                        list.remove(ref_idx + 1 + dup);
+                    }
+                }
+                list.truncate(n);
+            }
+            out[x].extend(list.iter().map(|e| e.filter(|r| !r.non_existing).cloned()));
         }
-        out.extend(list.iter().map(|e| e.filter(|r| !r.non_existing).map(|r| r.id)));
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::bits::BitReader;
 use super::cavlc::{nc_from_neighbours, residual_block};
+use super::dpb::RefFrame;
 use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
 use super::mvpred::{p_skip_mv, MvCache, Neighbours, Shape};
@@ -20,6 +21,8 @@ pub struct SliceCtx<'a> {
     pub pps: &'a Pps,
     pub hdr: &'a SliceHeader,
     pub slice_num: u32,
+    /// RefPicList0 and RefPicList1.
+    pub lists: &'a [Vec<Option<RefFrame>>; 2],
 }
 
 /// Scratch state reused from slice to slice (no allocation per macroblock).

@@ -3,9 +3,10 @@
 //! to the next); at most `num_reorder_frames` wait, so memory stays bounded.
 
 use super::picture::Picture;
+use std::sync::Arc;
 
 pub struct Reorder {
-    held: Vec<Box<Picture>>,
+    held: Vec<Arc<Picture>>,
     depth: usize,
     next_index: u64,
 }
@@ -17,7 +18,7 @@ impl Reorder {
 
     /// Adds a picture in decoding order with the reorder depth of its SPS; calls `f` with
     /// (display index, picture) for each picture that can now be output.
-    pub fn push(&mut self, pic: Box<Picture>, depth: u32, f: &mut dyn FnMut(u64, Box<Picture>)) {
+    pub fn push(&mut self, pic: Arc<Picture>, depth: u32, f: &mut dyn FnMut(u64, Arc<Picture>)) {
         if self.held.iter().any(|p| p.poc_period != pic.poc_period) {
             self.drain(f);
         }
@@ -29,13 +30,13 @@ impl Reorder {
     }
 
     /// Outputs everything held (end of stream).
-    pub fn drain(&mut self, f: &mut dyn FnMut(u64, Box<Picture>)) {
+    pub fn drain(&mut self, f: &mut dyn FnMut(u64, Arc<Picture>)) {
         while !self.held.is_empty() {
             self.pop_first(f);
         }
     }
 
-    fn pop_first(&mut self, f: &mut dyn FnMut(u64, Box<Picture>)) {
+    fn pop_first(&mut self, f: &mut dyn FnMut(u64, Arc<Picture>)) {
         let Some(i) = (0..self.held.len()).min_by_key(|&i| (self.held[i].poc, self.held[i].decode_index)) else {
             return;
         };

@@ -65,7 +65,13 @@ pub struct Picture {
     /// Both arrays are valid only inside decoded macroblocks.
     pub ref_idx: [Vec<i8>; 2],
     pub coeffs: Vec<MbLevels>,
+    /// Per slice (index slice_num - 1): the reference picture lists, as the decode_index
+    /// of each entry (NO_REF where none). Co-located data of later B pictures uses them.
+    pub ref_ids: Vec<[[u64; 32]; 2]>,
 }
+
+/// An empty entry of `Picture::ref_ids`.
+pub const NO_REF: u64 = u64::MAX;
 
 impl Picture {
     pub fn new() -> Picture {
@@ -87,6 +93,7 @@ impl Picture {
             mv: [Vec::new(), Vec::new()],
             ref_idx: [Vec::new(), Vec::new()],
             coeffs: Vec::new(),
+            ref_ids: Vec::new(),
         }
     }
 
@@ -111,6 +118,7 @@ impl Picture {
         self.coeffs.resize(mbs, [[0; 16]; 27]);
         self.slices = 0;
         self.slices_dropped = 0;
+        self.ref_ids.clear();
         self.picture_type = PictureType::I;
     }
 

@@ -5,6 +5,7 @@ use crate::h264::nal::{AnnexBSplitter, NalRef};
 use crate::h264::output::Reorder;
 use crate::h264::{Decoder, Error, Output, Picture};
 use std::io::{self, Read};
+use std::sync::Arc;
 
 /// What a pass over a stream reports.
 pub enum Event<'a> {
@@ -30,7 +31,7 @@ pub struct Pipeline {
     splitter: AnnexBSplitter,
     decoder: Decoder,
     reorder: Reorder,
-    pending: Vec<Box<Picture>>,
+    pending: Vec<Arc<Picture>>,
     pub summary: Summary,
 }
 
@@ -69,7 +70,7 @@ fn decode(
     decoder: &mut Decoder,
     reorder: &mut Reorder,
     nal: NalRef<'_>,
-    pending: &mut Vec<Box<Picture>>,
+    pending: &mut Vec<Arc<Picture>>,
     summary: &mut Summary,
     f: &mut dyn FnMut(Event<'_>),
 ) {
@@ -83,7 +84,7 @@ fn decode(
 fn release(
     decoder: &mut Decoder,
     reorder: &mut Reorder,
-    pending: &mut Vec<Box<Picture>>,
+    pending: &mut Vec<Arc<Picture>>,
     summary: &mut Summary,
     f: &mut dyn FnMut(Event<'_>),
 ) {
@@ -97,7 +98,7 @@ fn release(
     }
 }
 
-fn collect(o: Output, pending: &mut Vec<Box<Picture>>, summary: &mut Summary, f: &mut dyn FnMut(Event<'_>)) {
+fn collect(o: Output, pending: &mut Vec<Arc<Picture>>, summary: &mut Summary, f: &mut dyn FnMut(Event<'_>)) {
     match o {
         Output::Picture(p) => pending.push(p),
         Output::Error(e) => {
