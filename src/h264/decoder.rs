@@ -237,7 +237,7 @@ impl Decoder {
             }
         }
         cur.pic.ref_ids.push(ids);
-        let ctx = SliceCtx { sps: &sps, pps: &pps, hdr: &hdr, slice_num, lists: &self.lists };
+        let ctx = SliceCtx { sps: &sps, pps: &pps, hdr: &hdr, slice_num, lists: &self.lists, poc: cur.pic.poc };
         let mut r = BitReader::new(rbsp);
         r.skip(hdr.header_bits);
         let result = decode_slice_cavlc(&mut r, &mut cur.pic, &ctx, &mut self.scratch)

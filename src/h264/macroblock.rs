@@ -7,12 +7,13 @@ use super::cavlc::{nc_from_neighbours, residual_block};
 use super::dpb::RefFrame;
 use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
+use super::direct::{direct_motion, DirectCtx, DirectMotion};
 use super::mvpred::{p_skip_mv, MvCache, Neighbours, Shape};
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
 use super::slice::{SliceHeader, SliceType};
 use super::sps::Sps;
-use super::tables::mb_types::{I_16X16, P_MB_TYPES, P_SUB_MB_TYPES};
+use super::tables::mb_types::I_16X16;
 use super::tables::misc::{CBP_INTER, CBP_INTER_MONO, CBP_INTRA, CBP_INTRA_MONO};
 
 /// What a slice needs while its macroblocks are parsed.
@@ -23,12 +24,20 @@ pub struct SliceCtx<'a> {
     pub slice_num: u32,
     /// RefPicList0 and RefPicList1.
     pub lists: &'a [Vec<Option<RefFrame>>; 2],
+    /// PicOrderCnt of the current picture.
+    pub poc: i32,
 }
 
 /// Scratch state reused from slice to slice (no allocation per macroblock).
-#[derive(Default)]
 pub struct MbScratch {
-    cache: MvCache,
+    cache: [MvCache; 2],
+    direct: DirectMotion,
+}
+
+impl Default for MbScratch {
+    fn default() -> Self {
+        MbScratch { cache: [MvCache::new(), MvCache::new()], direct: [[(0, [0, 0]); 16]; 2] }
+    }
 }
 
 /// Parses slice_data() of a CAVLC slice into `pic`. On error, returns it with the address
@@ -43,9 +52,6 @@ pub fn decode_slice_cavlc(
     let mut addr = ctx.hdr.first_mb_in_slice;
     let mut qp = ctx.hdr.slice_qp(ctx.pps);
     let inter = ctx.hdr.slice_type != SliceType::I;
-    if ctx.hdr.slice_type == SliceType::B {
-        return Err((Box::new(ErrorKind::Unsupported { feature: "B slices (parser II)" }), addr));
-    }
     loop {
         if inter {
             let run = r.ue("mb_skip_run").map_err(|e| (e, addr))?;
@@ -53,7 +59,11 @@ pub fn decode_slice_cavlc(
                 return Err((Box::new(ErrorKind::OutOfRange { element: "mb_skip_run", value: i64::from(run) }), addr));
             }
             for _ in 0..run {
-                decode_p_skip(pic, ctx, scratch, addr, qp);
+                if ctx.hdr.slice_type == SliceType::B {
+                    decode_b_skip(pic, ctx, scratch, addr, qp).map_err(|e| (e, addr))?;
+                } else {
+                    decode_p_skip(pic, ctx, scratch, addr, qp);
+                }
                 addr += 1;
             }
             if run > 0 && !r.more_rbsp_data() {
@@ -99,6 +109,16 @@ fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, add
     };
 }
 
+fn decode_b_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, qp: i32) -> Result<(), Fail> {
+    let n = neighbours(pic, addr, ctx.slice_num);
+    let mut mb = Macroblock { kind: MbKind::BSkip, slice_num: ctx.slice_num, qp: qp as u8, ..Macroblock::default() };
+    // No syntax is read for B_Skip.
+    let mut none = BitReader::new(&[]);
+    inter_pred(&mut none, pic, ctx, scratch, &mut mb, addr, n)?;
+    pic.mbs[addr as usize] = mb;
+    Ok(())
+}
+
 /// Sets one ref_idx and vector for the 16 blocks of a macroblock in list `list`.
 fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2]) {
     let stride = pic.stride4();
@@ -130,9 +150,13 @@ fn macroblock_layer(
     let n = neighbours(pic, addr, ctx.slice_num);
     let chroma = ctx.sps.chroma_array_type() != 0;
     let mut mb = Macroblock { slice_num: ctx.slice_num, ..Macroblock::default() };
-    let is_p = ctx.hdr.slice_type == SliceType::P;
-    let mb_type = r.ue_max(if is_p { 30 } else { 25 }, "mb_type")?;
-    let intra_type = if is_p { mb_type.checked_sub(5) } else { Some(mb_type) };
+    let (max, first_intra) = match ctx.hdr.slice_type {
+        SliceType::P => (30, 5),
+        SliceType::B => (48, 23),
+        _ => (25, 0),
+    };
+    let mb_type = r.ue_max(max, "mb_type")?;
+    let intra_type = mb_type.checked_sub(first_intra);
     match intra_type {
         Some(25) => return decode_pcm(r, pic, mb, addr, *qp, chroma),
         Some(t) => {
@@ -160,9 +184,9 @@ fn macroblock_layer(
             set_unused_list(pic, 0, mb_x, mb_y);
         }
         None => {
-            mb.kind = MbKind::P;
+            mb.kind = if ctx.hdr.slice_type == SliceType::B { MbKind::B } else { MbKind::P };
             mb.mb_type = mb_type as u8;
-            inter_pred_p(r, pic, ctx, scratch, &mut mb, mb_x, mb_y, n)?;
+            inter_pred(r, pic, ctx, scratch, &mut mb, addr, n)?;
         }
     }
     if mb.kind != MbKind::I16x16 {
@@ -174,12 +198,8 @@ fn macroblock_layer(
             (false, true) => CBP_INTRA_MONO[code],
             (false, false) => CBP_INTER_MONO[code],
         };
-        if mb.cbp & 15 != 0 && ctx.pps.transform_8x8_mode_flag && mb.kind == MbKind::P {
-            // noSubMbPartSizeLessThan8x8Flag: every sub_mb_type of P_8x8 is P_L0_8x8.
-            let big = mb.mb_type < 3 || mb.sub_mb_type.iter().all(|&s| s == 0);
-            if big {
-                mb.transform_size_8x8_flag = r.flag("transform_size_8x8_flag")?;
-            }
+        if mb.cbp & 15 != 0 && ctx.pps.transform_8x8_mode_flag && !intra && no_sub_8x8_smaller(&mb, ctx.sps) {
+            mb.transform_size_8x8_flag = r.flag("transform_size_8x8_flag")?;
         }
     }
     if mb.cbp != 0 || mb.kind == MbKind::I16x16 {
@@ -192,6 +212,23 @@ fn macroblock_layer(
     }
     pic.mbs[addr as usize] = mb;
     Ok(())
+}
+
+/// noSubMbPartSizeLessThan8x8Flag (7.3.5), and for B_Direct_16x16 direct_8x8_inference_flag:
+/// whether an inter macroblock may use the 8x8 transform.
+fn no_sub_8x8_smaller(mb: &Macroblock, sps: &Sps) -> bool {
+    let eight = match (mb.kind, mb.mb_type) {
+        (MbKind::P, 3 | 4) | (MbKind::B, 22) => 4,
+        (MbKind::B, 0) => return sps.direct_8x8_inference_flag,
+        _ => return true,
+    };
+    (0..eight).all(|i| {
+        if mb.kind == MbKind::B && mb.sub_mb_type[i] == 0 {
+            sps.direct_8x8_inference_flag
+        } else {
+            mb.sub_info(i).is_some_and(|sub| sub.num_parts == 1)
+        }
+    })
 }
 
 /// I_PCM (7.3.5): byte-aligned raw samples, kept in the level buffer.
@@ -224,69 +261,130 @@ fn decode_pcm(
     Ok(())
 }
 
-/// mb_pred() / sub_mb_pred() of a P macroblock and its motion vectors (8.4.1).
+/// mb_pred() / sub_mb_pred() of a P or B macroblock (7.3.5.1, 7.3.5.2) and its motion
+/// vectors (8.4.1): per list, partitions in decoding order, each predicted from the
+/// partitions decoded before it.
 #[allow(clippy::too_many_arguments)]
-fn inter_pred_p(
+fn inter_pred(
     r: &mut BitReader,
     pic: &mut Picture,
     ctx: &SliceCtx,
     scratch: &mut MbScratch,
     mb: &mut Macroblock,
-    mb_x: usize,
-    mb_y: usize,
+    addr: u32,
     n: Neighbours,
 ) -> Result<(), Fail> {
-    let max_ref = ctx.hdr.num_ref_idx_l0_active_minus1;
-    let read_ref = |r: &mut BitReader| -> Result<i8, Fail> {
-        if max_ref > 0 { Ok(r.te(max_ref, "ref_idx_l0")? as i8) } else { Ok(0) }
+    let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+    let b_slice = ctx.hdr.slice_type == SliceType::B;
+    let lists = if b_slice { 2 } else { 1 };
+    let max_ref = [ctx.hdr.num_ref_idx_l0_active_minus1, ctx.hdr.num_ref_idx_l1_active_minus1];
+    const REF_NAMES: [&str; 2] = ["ref_idx_l0", "ref_idx_l1"];
+    const MVD_NAMES: [&str; 2] = ["mvd_l0", "mvd_l1"];
+    let read_ref = |r: &mut BitReader, l: usize| -> Result<i8, Fail> {
+        if max_ref[l] > 0 { Ok(r.te(max_ref[l], REF_NAMES[l])? as i8) } else { Ok(0) }
     };
-    let read_mvd = |r: &mut BitReader| -> Result<[i32; 2], Fail> {
-        Ok([r.se_range(-32768, 32767, "mvd_l0")?, r.se_range(-32768, 32767, "mvd_l0")?])
+    let read_mvd = |r: &mut BitReader, l: usize| -> Result<[i32; 2], Fail> {
+        Ok([r.se_range(-32768, 32767, MVD_NAMES[l])?, r.se_range(-32768, 32767, MVD_NAMES[l])?])
     };
-    let cache = &mut scratch.cache;
-    cache.load(pic, 0, mb_x, mb_y, n);
-    let info = &P_MB_TYPES[usize::from(mb.mb_type)];
-    if mb.mb_type < 3 {
-        let parts = usize::from(info.num_parts);
-        let mut refs = [0i8; 2];
-        for rf in refs.iter_mut().take(parts) {
-            *rf = read_ref(r)?;
-        }
-        let (w, h) = (usize::from(info.width) / 4, usize::from(info.height) / 4);
-        for (p, &rf) in refs.iter().enumerate().take(parts) {
-            let mvd = read_mvd(r)?;
-            let (x, y) = if w == 4 { (0, p * h) } else { (p * w, 0) };
-            let shape = match mb.mb_type {
-                1 => Shape::P16x8(p as u8),
-                2 => Shape::P8x16(p as u8),
-                _ => Shape::Other,
-            };
-            let mvp = cache.predict(x, y, w, rf, shape);
-            cache.fill(x, y, w, h, rf, add_mv(mvp, mvd));
-        }
-    } else {
-        for i in 0..4 {
-            mb.sub_mb_type[i] = r.ue_max(3, "sub_mb_type")? as u8;
-        }
-        let mut refs = [0i8; 4];
-        if mb.mb_type == 3 {
-            for rf in &mut refs {
-                *rf = read_ref(r)?;
+    let MbScratch { cache, direct } = scratch;
+    for (l, c) in cache.iter_mut().enumerate().take(lists) {
+        c.load(pic, l, mb_x, mb_y, n);
+    }
+    let is_direct = |t: u8| b_slice && t == 0;
+    let dctx = DirectCtx {
+        spatial: ctx.hdr.direct_spatial_mv_pred_flag,
+        direct_8x8_inference: ctx.sps.direct_8x8_inference_flag,
+        cur_poc: ctx.poc,
+        lists: ctx.lists,
+    };
+    let fill_direct = |c: &mut MvCache, l: usize, direct: &DirectMotion, x8: usize, y8: usize, w: usize| {
+        for y in y8..y8 + w {
+            for x in x8..x8 + w {
+                let (rf, mv) = direct[l][y * 4 + x];
+                c.fill(x, y, 1, 1, rf, mv);
             }
         }
-        for (i, &rf) in refs.iter().enumerate() {
-            let sub = &P_SUB_MB_TYPES[usize::from(mb.sub_mb_type[i])];
-            let (w, h) = (usize::from(sub.width) / 4, usize::from(sub.height) / 4);
-            let (x8, y8) = ((i & 1) * 2, (i >> 1) * 2);
-            for j in 0..usize::from(sub.num_parts) {
-                let mvd = read_mvd(r)?;
-                let (x, y) = (x8 + (j % (2 / w)) * w, y8 + (j / (2 / w)) * h);
-                let mvp = cache.predict(x, y, w, rf, Shape::Other);
-                cache.fill(x, y, w, h, rf, add_mv(mvp, mvd));
+    };
+    if mb.kind == MbKind::BSkip || (mb.kind == MbKind::B && mb.mb_type == 0) {
+        direct_motion(&dctx, cache, addr as usize, direct);
+        for (l, c) in cache.iter_mut().enumerate() {
+            fill_direct(c, l, direct, 0, 0, 4);
+        }
+    } else if let Some(info) = mb.part_info().filter(|i| i.num_parts < 4) {
+        let parts = usize::from(info.num_parts);
+        let (w, h) = (usize::from(info.width) / 4, usize::from(info.height) / 4);
+        let mut refs = [[-1i8; 2]; 2];
+        for l in 0..lists {
+            for p in 0..parts {
+                if info.pred[p].uses(l) {
+                    refs[l][p] = read_ref(r, l)?;
+                }
+            }
+        }
+        for (l, c) in cache.iter_mut().enumerate().take(lists) {
+            for p in 0..parts {
+                let (x, y) = if w == 4 { (0, p * h) } else { (p * w, 0) };
+                if !info.pred[p].uses(l) {
+                    c.fill(x, y, w, h, REF_NONE, [0, 0]);
+                    continue;
+                }
+                let mvd = read_mvd(r, l)?;
+                let shape = match (w, h, parts) {
+                    (4, 2, 2) => Shape::P16x8(p as u8),
+                    (2, 4, 2) => Shape::P8x16(p as u8),
+                    _ => Shape::Other,
+                };
+                let mvp = c.predict(x, y, w, refs[l][p], shape);
+                c.fill(x, y, w, h, refs[l][p], add_mv(mvp, mvd));
+            }
+        }
+    } else {
+        // P_8x8, P_8x8ref0, B_8x8.
+        for i in 0..4 {
+            mb.sub_mb_type[i] = r.ue_max(if b_slice { 12 } else { 3 }, "sub_mb_type")? as u8;
+        }
+        if mb.sub_mb_type.iter().any(|&t| is_direct(t)) {
+            direct_motion(&dctx, cache, addr as usize, direct);
+        }
+        let mut refs = [[0i8; 4]; 2];
+        for l in 0..lists {
+            for i in 0..4 {
+                let sub = mb.sub_info(i).ok_or_else(|| Box::new(ErrorKind::OutOfRange { element: "sub_mb_type", value: i64::from(mb.sub_mb_type[i]) }))?;
+                let ref0 = mb.kind == MbKind::P && mb.mb_type == 4;
+                refs[l][i] = if is_direct(mb.sub_mb_type[i]) || !sub.pred.uses(l) {
+                    -1
+                } else if ref0 {
+                    0
+                } else {
+                    read_ref(r, l)?
+                };
+            }
+        }
+        for (l, c) in cache.iter_mut().enumerate().take(lists) {
+            for i in 0..4 {
+                let (x8, y8) = ((i & 1) * 2, (i >> 1) * 2);
+                if is_direct(mb.sub_mb_type[i]) {
+                    fill_direct(c, l, direct, x8, y8, 2);
+                    continue;
+                }
+                let Some(sub) = mb.sub_info(i) else { continue };
+                if !sub.pred.uses(l) {
+                    c.fill(x8, y8, 2, 2, REF_NONE, [0, 0]);
+                    continue;
+                }
+                let (w, h) = (usize::from(sub.width) / 4, usize::from(sub.height) / 4);
+                for j in 0..usize::from(sub.num_parts) {
+                    let mvd = read_mvd(r, l)?;
+                    let (x, y) = (x8 + (j % (2 / w)) * w, y8 + (j / (2 / w)) * h);
+                    let mvp = c.predict(x, y, w, refs[l][i], Shape::Other);
+                    c.fill(x, y, w, h, refs[l][i], add_mv(mvp, mvd));
+                }
             }
         }
     }
-    cache.store(pic, 0, mb_x, mb_y);
+    for (l, c) in cache.iter().enumerate().take(lists) {
+        c.store(pic, l, mb_x, mb_y);
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 pub mod bits;
 pub mod cavlc;
 pub mod decoder;
+pub mod direct;
 pub mod dpb;
 pub mod error;
 pub mod macroblock;

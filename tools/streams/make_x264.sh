@@ -112,6 +112,12 @@ enc high_cqm.264           40 high     "$HIGH:bframes=0:ref=3:cqm=jvt:weightp=0"
 # Odd size (cropping) with everything on: B, implicit bi-pred weights, explicit P weights.
 enc high_odd_426x240.264   30 high     "$HIGH:bframes=2:b-adapt=0:ref=3:weightp=2"           "$(src 426 240)"
 
+# ---- Parser II: B slices with CAVLC (the entropy mode is independent of B prediction) -------
+HCB="keyint=30:cabac=0:8x8dct=1:weightp=0:weightb=0:b-adapt=0:partitions=all:crf=26"
+enc high_cavlc_b2_spatial.264     40 high "$HCB:bframes=2:b-pyramid=none:direct=spatial:ref=3"  "$(src 352 288)"
+enc high_cavlc_b3_temporal.264    40 high "$HCB:bframes=3:b-pyramid=normal:direct=temporal:ref=4" "$(src 352 288)"
+enc main_cavlc_b2.264      30 main "keyint=30:cabac=0:weightp=0:weightb=0:b-adapt=0:bframes=2:direct=spatial:ref=2:partitions=all:crf=24" "$(src 320 240)"
+
 # ---- Out of scope: must be refused with an Unsupported error, never mis-parsed -----------
 enc oos_interlaced.264     6 high     "keyint=30:bframes=0:cabac=0:interlaced=1"   "$(src 352 288)"
 enc oos_mbaff_cabac.264    6 high     "keyint=30:bframes=0:cabac=1:interlaced=1"   "$(src 352 288)"
