@@ -171,8 +171,8 @@ impl Dpb {
         let mut f = (prev + 1) % max;
         // At most max_num_ref_frames inferred frames stay; older ones would only be slid out.
         let gap = (h.frame_num + max - f) % max;
-        if gap > sps.max_num_ref_frames.max(1) {
-            f = (h.frame_num + max - sps.max_num_ref_frames.max(1)) % max;
+        if gap > sps.num_ref_frames() {
+            f = (h.frame_num + max - sps.num_ref_frames()) % max;
         }
         while f != h.frame_num {
             self.sliding_window(sps, f);
@@ -195,7 +195,7 @@ impl Dpb {
 
     /// 8.2.5.3: removes the short-term frame with the smallest FrameNumWrap when full.
     fn sliding_window(&mut self, sps: &Sps, cur_frame_num: u32) {
-        let cap = sps.max_num_ref_frames.max(1) as usize;
+        let cap = sps.num_ref_frames() as usize;
         while self.refs.len() >= cap {
             let oldest = self
                 .refs
@@ -278,8 +278,8 @@ impl Dpb {
             cur.frame_num = 0;
             cur.poc = 0;
         }
-        // Keep the DPB bound (16 frames) even for non-conforming MMCO sequences.
-        while self.refs.len() >= 16 {
+        // Keep the DPB bound even for non-conforming MMCO sequences.
+        while self.refs.len() >= sps.num_ref_frames() as usize {
             let r = self.refs.remove(0);
             self.removed.extend(r.pic);
         }

@@ -4,8 +4,14 @@ use super::bits::BitReader;
 use super::error::ErrorKind;
 use super::tables::misc::{DEFAULT_4X4_INTER, DEFAULT_4X4_INTRA, DEFAULT_8X8_INTER, DEFAULT_8X8_INTRA};
 
-/// Largest picture the parser accepts, in macroblocks (level 6.2, 8192x4320).
-pub const MAX_FRAME_SIZE_MBS: u32 = 139_264;
+/// Largest picture the parser accepts, in macroblocks: MaxFS of levels 5.1 / 5.2
+/// (4096x2304). Edge cameras stay far below; larger pictures only cost memory.
+pub const MAX_FRAME_SIZE_MBS: u32 = 36_864;
+
+/// The memory budget of the DPB, in macroblocks: MaxDpbMbs of level 5.2 (Table A-1).
+/// Whatever a stream declares, no more reference or reorder frames are kept than fit in it,
+/// so hostile parameter sets cannot make the parser hold gigabytes.
+pub const DPB_BUDGET_MBS: u32 = 184_320;
 
 /// Scaling matrices in zig-zag (coding) order: six 4x4 lists (Intra Y/Cb/Cr, Inter Y/Cb/Cr)
 /// and six 8x8 lists (Intra Y, Inter Y, then Cb/Cr for 4:4:4), 7.4.2.1.1.
@@ -441,14 +447,24 @@ impl Sps {
             _ => 696320,
         };
         let frame = self.mb_width() * self.mb_height();
-        (max_dpb_mbs / frame.max(1)).clamp(1, 16).max(self.max_num_ref_frames)
+        (max_dpb_mbs / frame.max(1)).clamp(1, 16).max(self.max_num_ref_frames).min(self.dpb_cap())
+    }
+
+    /// The most frames the DPB holds for this picture size (DPB_BUDGET_MBS), 1..=16.
+    pub fn dpb_cap(&self) -> u32 {
+        (DPB_BUDGET_MBS / (self.mb_width() * self.mb_height()).max(1)).clamp(1, 16)
+    }
+
+    /// max_num_ref_frames, bounded by the DPB budget (a conforming stream is within it).
+    pub fn num_ref_frames(&self) -> u32 {
+        self.max_num_ref_frames.clamp(1, self.dpb_cap())
     }
 
     /// How many frames may precede a frame in decoding order and follow it in output order:
     /// max_num_reorder_frames from the VUI, else MaxDpbFrames (C.4.5.3 bumping).
     pub fn num_reorder_frames(&self) -> u32 {
         match &self.vui {
-            Some(v) if v.bitstream_restriction_flag => v.max_num_reorder_frames,
+            Some(v) if v.bitstream_restriction_flag => v.max_num_reorder_frames.min(self.dpb_cap()),
             _ => {
                 // Intra-only and Baseline-family profiles cannot reorder with POC type 2.
                 if self.pic_order_cnt_type == 2 { 0 } else { self.max_dpb_frames() }
