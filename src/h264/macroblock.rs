@@ -114,7 +114,7 @@ fn decode_b_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, add
     let mut mb = Macroblock { kind: MbKind::BSkip, slice_num: ctx.slice_num, qp: qp as u8, ..Macroblock::default() };
     // No syntax is read for B_Skip.
     let mut none = BitReader::new(&[]);
-    inter_pred(&mut none, pic, ctx, scratch, &mut mb, addr, n)?;
+    inter_pred(&mut CavlcSyntax(&mut none), pic, ctx, scratch, &mut mb, addr, n)?;
     pic.mbs[addr as usize] = mb;
     Ok(())
 }
@@ -186,7 +186,7 @@ fn macroblock_layer(
         None => {
             mb.kind = if ctx.hdr.slice_type == SliceType::B { MbKind::B } else { MbKind::P };
             mb.mb_type = mb_type as u8;
-            inter_pred(r, pic, ctx, scratch, &mut mb, addr, n)?;
+            inter_pred(&mut CavlcSyntax(r), pic, ctx, scratch, &mut mb, addr, n)?;
         }
     }
     if mb.kind != MbKind::I16x16 {
@@ -261,12 +261,36 @@ fn decode_pcm(
     Ok(())
 }
 
+/// The inter-prediction syntax elements, read by CAVLC or CABAC. Partitions are given by
+/// their top-left 4x4 block (x, y) and size (w, h) in 4x4 units inside the macroblock.
+pub trait InterSyntax {
+    fn sub_mb_type(&mut self, b_slice: bool) -> Result<u8, Fail>;
+    /// ref_idx_lX of a partition; `max` = num_ref_idx_lX_active_minus1 (> 0).
+    fn ref_idx(&mut self, list: usize, x: usize, y: usize, w: usize, h: usize, max: u32) -> Result<i8, Fail>;
+    fn mvd(&mut self, list: usize, x: usize, y: usize, w: usize, h: usize) -> Result<[i32; 2], Fail>;
+}
+
+/// CAVLC: te(v) / se(v) / ue(v) straight from the bits.
+pub struct CavlcSyntax<'r, 'a>(pub &'r mut BitReader<'a>);
+
+impl InterSyntax for CavlcSyntax<'_, '_> {
+    fn sub_mb_type(&mut self, b_slice: bool) -> Result<u8, Fail> {
+        Ok(self.0.ue_max(if b_slice { 12 } else { 3 }, "sub_mb_type")? as u8)
+    }
+    fn ref_idx(&mut self, list: usize, _x: usize, _y: usize, _w: usize, _h: usize, max: u32) -> Result<i8, Fail> {
+        Ok(self.0.te(max, if list == 0 { "ref_idx_l0" } else { "ref_idx_l1" })? as i8)
+    }
+    fn mvd(&mut self, list: usize, _x: usize, _y: usize, _w: usize, _h: usize) -> Result<[i32; 2], Fail> {
+        let name = if list == 0 { "mvd_l0" } else { "mvd_l1" };
+        Ok([self.0.se_range(-32768, 32767, name)?, self.0.se_range(-32768, 32767, name)?])
+    }
+}
+
 /// mb_pred() / sub_mb_pred() of a P or B macroblock (7.3.5.1, 7.3.5.2) and its motion
 /// vectors (8.4.1): per list, partitions in decoding order, each predicted from the
 /// partitions decoded before it.
-#[allow(clippy::too_many_arguments)]
-fn inter_pred(
-    r: &mut BitReader,
+pub fn inter_pred(
+    syn: &mut dyn InterSyntax,
     pic: &mut Picture,
     ctx: &SliceCtx,
     scratch: &mut MbScratch,
@@ -278,14 +302,6 @@ fn inter_pred(
     let b_slice = ctx.hdr.slice_type == SliceType::B;
     let lists = if b_slice { 2 } else { 1 };
     let max_ref = [ctx.hdr.num_ref_idx_l0_active_minus1, ctx.hdr.num_ref_idx_l1_active_minus1];
-    const REF_NAMES: [&str; 2] = ["ref_idx_l0", "ref_idx_l1"];
-    const MVD_NAMES: [&str; 2] = ["mvd_l0", "mvd_l1"];
-    let read_ref = |r: &mut BitReader, l: usize| -> Result<i8, Fail> {
-        if max_ref[l] > 0 { Ok(r.te(max_ref[l], REF_NAMES[l])? as i8) } else { Ok(0) }
-    };
-    let read_mvd = |r: &mut BitReader, l: usize| -> Result<[i32; 2], Fail> {
-        Ok([r.se_range(-32768, 32767, MVD_NAMES[l])?, r.se_range(-32768, 32767, MVD_NAMES[l])?])
-    };
     let MbScratch { cache, direct } = scratch;
     for (l, c) in cache.iter_mut().enumerate().take(lists) {
         c.load(pic, l, mb_x, mb_y, n);
@@ -314,21 +330,23 @@ fn inter_pred(
         let parts = usize::from(info.num_parts);
         let (w, h) = (usize::from(info.width) / 4, usize::from(info.height) / 4);
         let mut refs = [[-1i8; 2]; 2];
+        let part_xy = |p: usize| if w == 4 { (0, p * h) } else { (p * w, 0) };
         for l in 0..lists {
             for p in 0..parts {
+                let (x, y) = part_xy(p);
                 if info.pred[p].uses(l) {
-                    refs[l][p] = read_ref(r, l)?;
+                    refs[l][p] = if max_ref[l] > 0 { syn.ref_idx(l, x, y, w, h, max_ref[l])? } else { 0 };
                 }
             }
         }
         for (l, c) in cache.iter_mut().enumerate().take(lists) {
             for p in 0..parts {
-                let (x, y) = if w == 4 { (0, p * h) } else { (p * w, 0) };
+                let (x, y) = part_xy(p);
                 if !info.pred[p].uses(l) {
                     c.fill(x, y, w, h, REF_NONE, [0, 0]);
                     continue;
                 }
-                let mvd = read_mvd(r, l)?;
+                let mvd = syn.mvd(l, x, y, w, h)?;
                 let shape = match (w, h, parts) {
                     (4, 2, 2) => Shape::P16x8(p as u8),
                     (2, 4, 2) => Shape::P8x16(p as u8),
@@ -341,7 +359,7 @@ fn inter_pred(
     } else {
         // P_8x8, P_8x8ref0, B_8x8.
         for i in 0..4 {
-            mb.sub_mb_type[i] = r.ue_max(if b_slice { 12 } else { 3 }, "sub_mb_type")? as u8;
+            mb.sub_mb_type[i] = syn.sub_mb_type(b_slice)?;
         }
         if mb.sub_mb_type.iter().any(|&t| is_direct(t)) {
             direct_motion(&dctx, cache, addr as usize, direct);
@@ -351,12 +369,13 @@ fn inter_pred(
             for i in 0..4 {
                 let sub = mb.sub_info(i).ok_or_else(|| Box::new(ErrorKind::OutOfRange { element: "sub_mb_type", value: i64::from(mb.sub_mb_type[i]) }))?;
                 let ref0 = mb.kind == MbKind::P && mb.mb_type == 4;
+                let (x8, y8) = ((i & 1) * 2, (i >> 1) * 2);
                 refs[l][i] = if is_direct(mb.sub_mb_type[i]) || !sub.pred.uses(l) {
                     -1
-                } else if ref0 {
+                } else if ref0 || max_ref[l] == 0 {
                     0
                 } else {
-                    read_ref(r, l)?
+                    syn.ref_idx(l, x8, y8, 2, 2, max_ref[l])?
                 };
             }
         }
@@ -365,6 +384,7 @@ fn inter_pred(
                 let (x8, y8) = ((i & 1) * 2, (i >> 1) * 2);
                 if is_direct(mb.sub_mb_type[i]) {
                     fill_direct(c, l, direct, x8, y8, 2);
+                    mb.direct8x8 |= 1 << i;
                     continue;
                 }
                 let Some(sub) = mb.sub_info(i) else { continue };
@@ -374,8 +394,8 @@ fn inter_pred(
                 }
                 let (w, h) = (usize::from(sub.width) / 4, usize::from(sub.height) / 4);
                 for j in 0..usize::from(sub.num_parts) {
-                    let mvd = read_mvd(r, l)?;
                     let (x, y) = (x8 + (j % (2 / w)) * w, y8 + (j / (2 / w)) * h);
+                    let mvd = syn.mvd(l, x, y, w, h)?;
                     let mvp = c.predict(x, y, w, refs[l][i], Shape::Other);
                     c.fill(x, y, w, h, refs[l][i], add_mv(mvp, mvd));
                 }

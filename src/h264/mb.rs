@@ -94,6 +94,10 @@ pub struct Macroblock {
     pub total_coeff: [u8; 24],
     /// Bit 0: Intra16x16 DC levels coded, bit 1: Cb DC, bit 2: Cr DC.
     pub coded_dc: u8,
+    /// 8x8 partitions predicted in direct mode (B_8x8 with B_Direct_8x8), bit per partition.
+    pub direct8x8: u8,
+    /// mb_qp_delta was non-zero (CABAC context of the next macroblock's mb_qp_delta).
+    pub qp_delta_nonzero: bool,
 }
 
 impl Macroblock {

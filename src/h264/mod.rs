@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bits;
+pub mod cabac;
 pub mod cavlc;
 pub mod decoder;
 pub mod direct;
