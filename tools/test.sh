@@ -130,13 +130,13 @@ echo "GOPWATCH_STREAMS=$GOPWATCH_STREAMS"
 echo "GOPWATCH_SHARED=${GOPWATCH_SHARED:-}"
 
 # ---------------------------------------------------------------------------------------
-section "5/7 cargo test --release --locked (host)"
-cargo test --release --locked
+section "5/7 cargo test --profile ci --locked (host)"
+cargo test --profile ci --locked
 
 # ---------------------------------------------------------------------------------------
 section "6/7 parser tests on aarch64 under qemu"
 # Unit tests, the ffmpeg comparison (its oracle CSVs are cached by step 5) and bad input.
-cargo test --release --locked --target aarch64-unknown-linux-gnu --lib --test mvs_oracle --test bad_input
+cargo test --profile ci --locked --target aarch64-unknown-linux-gnu --lib --test mvs_oracle --test bad_input
 
 # ---------------------------------------------------------------------------------------
 section "7/7 build for armv7"
