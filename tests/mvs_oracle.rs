@@ -246,6 +246,45 @@ fn cavlc_b_streams_match_ffmpeg() {
     check_all(&all, false);
 }
 
+/// CABAC streams of ../shared: I_PCM, slices, B frames, temporal direct, and a real camera
+/// recording (High, CABAC, 8x8 transform, 3 references, up to 4 B frames, spatial direct).
+const SHARED_CABAC: &[&str] = &[
+    "openh264-res/test_qcif_cabac.264",
+    "openh264-res/QCIF_2P_I_allIPCM.264",
+    "openh264-res/test_cif_I_CABAC_slice.264",
+    "openh264-res/test_cif_P_CABAC_slice.264",
+    "openh264-res/Cisco_Men_whisper_640x320_CABAC_Bframe_9.264",
+    "openh264-res/VID_1280x720_cabac_temporal_direct.264",
+    "openh264-res/VID_1920x1080_cabac_temporal_direct.264",
+    "real/crowd-720p25-high-bframes.h264",
+];
+
+/// x264 CABAC streams (parser II): Pi-like Main without B, High with the 8x8 transform,
+/// B pyramids, direct modes, weighted prediction, several references and slices, custom
+/// scaling matrices, odd sizes.
+const X264_CABAC: &[&str] = &[
+    "main_cabac_nob.264",
+    "high_cabac_8x8.264",
+    "high_b2_pyrnone.264",
+    "high_b3_pyrnormal.264",
+    "high_direct_spatial.264",
+    "high_direct_temporal.264",
+    "high_weightp2.264",
+    "high_weightb.264",
+    "high_ref4_slices.264",
+    "high_cqm.264",
+    "high_odd_426x240.264",
+];
+
+#[test]
+fn cabac_streams_match_ffmpeg() {
+    let shared = shared_streams().join("..");
+    let x = x264_streams();
+    let mut all: Vec<PathBuf> = SHARED_CABAC.iter().map(|n| shared.join(n)).collect();
+    all.extend(X264_CABAC.iter().map(|n| x.join(n)));
+    check_all(&all, false);
+}
+
 /// x264 streams for parser I (tools/streams/make_x264.sh).
 const X264_CAVLC: &[&str] = &[
     "base_ref1.264",

@@ -188,6 +188,11 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    /// Whether reads went past the rbsp_stop_one_bit (CABAC may read the stop bit itself).
+    pub fn overrun(&self) -> bool {
+        self.position() > self.end + 1
+    }
+
     /// more_rbsp_data(), 7.2.
     #[inline(always)]
     pub fn more_rbsp_data(&self) -> bool {

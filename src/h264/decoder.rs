@@ -6,7 +6,9 @@
 use super::bits::BitReader;
 use super::dpb::{Dpb, PocState, RefFrame};
 use super::error::{Error, ErrorKind};
+use super::cabac::Cabac;
 use super::macroblock::{decode_slice_cavlc, MbScratch, SliceCtx};
+use super::macroblock_cabac::decode_slice_cabac;
 use super::nal::{nal_type, unescape, NalHeader, NalRef};
 use super::picture::{Picture, PictureType, NO_REF};
 use super::pps::Pps;
@@ -45,6 +47,7 @@ pub struct Decoder {
     decode_index: u64,
     poc_period: u64,
     scratch: MbScratch,
+    cabac: Box<Cabac>,
     lists: [Vec<Option<RefFrame>>; 2],
     /// Parameter sets of the last slice seen (for `probe`).
     pub active: Option<(Arc<Sps>, Arc<Pps>)>,
@@ -74,6 +77,7 @@ impl Decoder {
             decode_index: 0,
             poc_period: 0,
             scratch: MbScratch::default(),
+            cabac: Box::default(),
             lists: [Vec::new(), Vec::new()],
             seen_intra: false,
             active: None,
@@ -209,9 +213,6 @@ impl Decoder {
             // Redundant coded pictures only matter when the primary one is lost.
             return Ok(());
         }
-        if pps.entropy_coding_mode_flag {
-            return Err(with_mb(ErrorKind::Unsupported { feature: "CABAC entropy coding (parser II)" }, hdr.header_bits, None));
-        }
         let new_picture = match &self.cur {
             None => true,
             Some(c) => {
@@ -240,8 +241,12 @@ impl Decoder {
         let ctx = SliceCtx { sps: &sps, pps: &pps, hdr: &hdr, slice_num, lists: &self.lists, poc: cur.pic.poc };
         let mut r = BitReader::new(rbsp);
         r.skip(hdr.header_bits);
-        let result = decode_slice_cavlc(&mut r, &mut cur.pic, &ctx, &mut self.scratch)
-            .map_err(|(kind, mb)| with_mb(*kind, r.position(), Some(mb)));
+        let result = if pps.entropy_coding_mode_flag {
+            decode_slice_cabac(&mut r, &mut cur.pic, &ctx, &mut self.scratch, &mut self.cabac)
+        } else {
+            decode_slice_cavlc(&mut r, &mut cur.pic, &ctx, &mut self.scratch)
+        }
+        .map_err(|(kind, mb)| with_mb(*kind, r.position(), Some(mb)));
         // The lists hold references to pictures: let them go, so that the pictures can be
         // recycled as soon as they leave the DPB.
         self.lists[0].clear();

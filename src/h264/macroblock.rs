@@ -30,8 +30,8 @@ pub struct SliceCtx<'a> {
 
 /// Scratch state reused from slice to slice (no allocation per macroblock).
 pub struct MbScratch {
-    cache: [MvCache; 2],
-    direct: DirectMotion,
+    pub(super) cache: [MvCache; 2],
+    pub(super) direct: DirectMotion,
 }
 
 impl Default for MbScratch {
@@ -83,7 +83,7 @@ pub fn decode_slice_cavlc(
 
 /// Neighbour availability of macroblock `addr` (6.4.9): inside the picture and in the
 /// same slice (hence already decoded).
-fn neighbours(pic: &Picture, addr: u32, slice_num: u32) -> Neighbours {
+pub(super) fn neighbours(pic: &Picture, addr: u32, slice_num: u32) -> Neighbours {
     let w = pic.mb_width;
     let (x, y) = (addr % w, addr / w);
     let same = |a: u32| pic.mbs.get(a as usize).is_some_and(|m| m.is_decoded() && m.slice_num == slice_num);
@@ -95,7 +95,7 @@ fn neighbours(pic: &Picture, addr: u32, slice_num: u32) -> Neighbours {
     }
 }
 
-fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, qp: i32) {
+pub(super) fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, qp: i32) {
     let n = neighbours(pic, addr, ctx.slice_num);
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
     let _ = scratch;
@@ -109,7 +109,7 @@ fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, add
     };
 }
 
-fn decode_b_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, qp: i32) -> Result<(), Fail> {
+pub(super) fn decode_b_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, qp: i32) -> Result<(), Fail> {
     let n = neighbours(pic, addr, ctx.slice_num);
     let mut mb = Macroblock { kind: MbKind::BSkip, slice_num: ctx.slice_num, qp: qp as u8, ..Macroblock::default() };
     // No syntax is read for B_Skip.
@@ -120,7 +120,7 @@ fn decode_b_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, add
 }
 
 /// Sets one ref_idx and vector for the 16 blocks of a macroblock in list `list`.
-fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2]) {
+pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2]) {
     let stride = pic.stride4();
     for r in 0..4 {
         let i = (mb_y * 4 + r) * stride + mb_x * 4;
@@ -134,7 +134,7 @@ fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8
 }
 
 /// Marks list `list` unused (ref_idx -1, zero vector) for the 16 blocks of a macroblock.
-fn set_unused_list(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize) {
+pub(super) fn set_unused_list(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize) {
     fill_mb(pic, list, mb_x, mb_y, REF_NONE, [0, 0]);
 }
 
@@ -216,7 +216,7 @@ fn macroblock_layer(
 
 /// noSubMbPartSizeLessThan8x8Flag (7.3.5), and for B_Direct_16x16 direct_8x8_inference_flag:
 /// whether an inter macroblock may use the 8x8 transform.
-fn no_sub_8x8_smaller(mb: &Macroblock, sps: &Sps) -> bool {
+pub(super) fn no_sub_8x8_smaller(mb: &Macroblock, sps: &Sps) -> bool {
     let eight = match (mb.kind, mb.mb_type) {
         (MbKind::P, 3 | 4) | (MbKind::B, 22) => 4,
         (MbKind::B, 0) => return sps.direct_8x8_inference_flag,
@@ -232,7 +232,7 @@ fn no_sub_8x8_smaller(mb: &Macroblock, sps: &Sps) -> bool {
 }
 
 /// I_PCM (7.3.5): byte-aligned raw samples, kept in the level buffer.
-fn decode_pcm(
+pub(super) fn decode_pcm(
     r: &mut BitReader,
     pic: &mut Picture,
     mut mb: Macroblock,
@@ -254,6 +254,7 @@ fn decode_pcm(
     mb.mb_type = 25;
     mb.qp = qp as u8;
     mb.total_coeff = [16; 24];
+    mb.coded_dc = 7;
     mb.cbp = 0x2f;
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
     set_unused_list(pic, 0, x, y);

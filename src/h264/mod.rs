@@ -10,6 +10,7 @@ pub mod direct;
 pub mod dpb;
 pub mod error;
 pub mod macroblock;
+pub mod macroblock_cabac;
 pub mod mb;
 pub mod mvpred;
 pub mod nal;

@@ -65,6 +65,9 @@ pub struct Picture {
     /// Both arrays are valid only inside decoded macroblocks.
     pub ref_idx: [Vec<i8>; 2],
     pub coeffs: Vec<MbLevels>,
+    /// |mvd| per 4x4 block and list (saturated at 255), for CABAC contexts of later
+    /// macroblocks; written by CABAC slices only.
+    pub mvd: [Vec<[u8; 2]>; 2],
     /// Per slice (index slice_num - 1): the reference picture lists, as the decode_index
     /// of each entry (NO_REF where none). Co-located data of later B pictures uses them.
     pub ref_ids: Vec<[[u64; 32]; 2]>,
@@ -93,6 +96,7 @@ impl Picture {
             mv: [Vec::new(), Vec::new()],
             ref_idx: [Vec::new(), Vec::new()],
             coeffs: Vec::new(),
+            mvd: [Vec::new(), Vec::new()],
             ref_ids: Vec::new(),
         }
     }
@@ -114,6 +118,9 @@ impl Picture {
             self.ref_idx[l].resize(mbs * 16, REF_NONE);
         }
         self.ref_idx[1].fill(REF_NONE);
+        for l in 0..2 {
+            self.mvd[l].resize(mbs * 16, [0, 0]);
+        }
         // Levels are written (and zeroed first) only for coded blocks; never read otherwise.
         self.coeffs.resize(mbs, [[0; 16]; 27]);
         self.slices = 0;

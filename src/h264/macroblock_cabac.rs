@@ -1,0 +1,680 @@
+//! slice_data() and macroblock_layer() in CABAC mode (H.264 7.3.4, 7.3.5, 9.3): the
+//! binarisations of 9.3.2 and the context index increments of 9.3.3.1, for I, P and B
+//! slices of progressive 4:2:0 / monochrome frames.
+
+use super::bits::BitReader;
+use super::cabac::Cabac;
+use super::error::{ErrorKind, Fail};
+use super::macroblock::{
+    decode_b_skip, decode_p_skip, inter_pred, neighbours, no_sub_8x8_smaller, set_unused_list, InterSyntax,
+    MbScratch, SliceCtx,
+};
+use super::mb::{blk_xy, Macroblock, MbKind};
+use super::mvpred::Neighbours;
+use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC};
+use super::slice::SliceType;
+use super::tables::cabac::{LAST_COEFF_8X8, SIG_COEFF_8X8_FRAME};
+use super::tables::mb_types::I_16X16;
+
+/// Parses slice_data() of a CABAC slice into `pic`. On error, returns it with the address
+/// of the macroblock being parsed.
+pub fn decode_slice_cabac(
+    r: &mut BitReader,
+    pic: &mut Picture,
+    ctx: &SliceCtx,
+    scratch: &mut MbScratch,
+    cabac: &mut Cabac,
+) -> Result<(), (Fail, u32)> {
+    let total = pic.mb_width * pic.mb_height;
+    let mut addr = ctx.hdr.first_mb_in_slice;
+    let fail = |e: Fail, addr: u32| (e, addr);
+    while !r.byte_aligned() {
+        if r.u(1, "cabac_alignment_one_bit").map_err(|e| fail(e, addr))? != 1 {
+            return Err(fail(Box::new(ErrorKind::OutOfRange { element: "cabac_alignment_one_bit", value: 0 }), addr));
+        }
+    }
+    let slice_qp = ctx.hdr.slice_qp(ctx.pps);
+    let column = if ctx.hdr.slice_type == SliceType::I { 0 } else { 1 + ctx.hdr.cabac_init_idc as usize };
+    cabac.init_contexts(column, slice_qp);
+    cabac.init_engine(r);
+    let mut m = MbCabac { cabac, qp: slice_qp, last_dqp_nonzero: false };
+    loop {
+        let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+        let n = neighbours(pic, addr, ctx.slice_num);
+        let skip = ctx.hdr.slice_type != SliceType::I && m.mb_skip_flag(r, pic, ctx, addr, n);
+        if skip {
+            if ctx.hdr.slice_type == SliceType::B {
+                decode_b_skip(pic, ctx, scratch, addr, m.qp).map_err(|e| fail(e, addr))?;
+            } else {
+                decode_p_skip(pic, ctx, scratch, addr, m.qp);
+            }
+            m.last_dqp_nonzero = false;
+            store_mvd(pic, mb_x, mb_y, &[[[[0; 2]; 5]; 5]; 2]);
+        } else {
+            m.macroblock_layer(r, pic, ctx, scratch, addr, n).map_err(|e| fail(e, addr))?;
+        }
+        if r.overrun() {
+            return Err(fail(Box::new(ErrorKind::Truncated { element: "slice_data (CABAC)" }), addr));
+        }
+        if m.cabac.terminate(r) == 1 {
+            return Ok(());
+        }
+        addr += 1;
+        if addr >= total {
+            return Err(fail(
+                Box::new(ErrorKind::OutOfRange { element: "end_of_slice_flag (slice runs past the picture)", value: i64::from(addr) }),
+                addr,
+            ));
+        }
+    }
+}
+
+/// Writes the |mvd| of a macroblock (inside of the CABAC neighbourhood arrays).
+fn store_mvd(pic: &mut Picture, mb_x: usize, mb_y: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2]) {
+    let stride = pic.stride4();
+    for (l, grid) in mvd.iter().enumerate() {
+        for y in 0..4 {
+            let i = (mb_y * 4 + y) * stride + mb_x * 4;
+            if let Some(d) = pic.mvd[l].get_mut(i..i + 4) {
+                d.copy_from_slice(&grid[y + 1][1..5]);
+            }
+        }
+    }
+}
+
+struct MbCabac<'c> {
+    cabac: &'c mut Cabac,
+    /// QPY of the previous macroblock (QPY,PRED).
+    qp: i32,
+    /// The previous macroblock in decoding order had a non-zero mb_qp_delta (9.3.3.1.1.5).
+    last_dqp_nonzero: bool,
+}
+
+/// The left (A) and above (B) macroblocks when available.
+fn ab<'p>(pic: &'p Picture, addr: u32, n: Neighbours) -> (Option<&'p Macroblock>, Option<&'p Macroblock>) {
+    let w = pic.mb_width;
+    (
+        if n.a { pic.mbs.get(addr as usize - 1) } else { None },
+        if n.b { pic.mbs.get((addr - w) as usize) } else { None },
+    )
+}
+
+impl MbCabac<'_> {
+    #[inline(always)]
+    fn d(&mut self, r: &mut BitReader, ctx: usize) -> u32 {
+        self.cabac.decision(r, ctx)
+    }
+
+    /// mb_skip_flag (9.3.3.1.1.1).
+    fn mb_skip_flag(&mut self, r: &mut BitReader, pic: &Picture, ctx: &SliceCtx, addr: u32, n: Neighbours) -> bool {
+        let (a, b) = ab(pic, addr, n);
+        let cond = |m: Option<&Macroblock>| usize::from(m.is_some_and(|m| !m.kind.is_skip()));
+        let base = if ctx.hdr.slice_type == SliceType::B { 24 } else { 11 };
+        self.d(r, base + cond(a) + cond(b)) == 1
+    }
+
+    /// The I mb_type suffix (Table 9-36) after its first bin: 1..=24 or 25 (I_PCM).
+    /// `off` is the ctxIdxOffset; `i_slice` selects the I-slice context layout.
+    fn mb_type_i_rest(&mut self, r: &mut BitReader, off: usize, i_slice: bool) -> u8 {
+        if self.cabac.terminate(r) == 1 {
+            return 25;
+        }
+        let (c_luma, c_chroma, c_chroma2, c_pred0, c_pred1) =
+            if i_slice { (off + 3, off + 4, off + 5, off + 6, off + 7) } else { (off + 1, off + 2, off + 2, off + 3, off + 3) };
+        let luma = self.d(r, c_luma);
+        let chroma = if self.d(r, c_chroma) == 1 { 1 + self.d(r, c_chroma2) } else { 0 };
+        // Table 9-41: the first prediction bin's context depends on b3 (chroma != 0).
+        let p0_ctx = if i_slice { if chroma != 0 { off + 6 } else { c_pred0 } } else { c_pred0 };
+        let p1_ctx = if i_slice { if chroma != 0 { off + 7 } else { c_pred1 } } else { c_pred1 };
+        let pred = (self.d(r, p0_ctx) << 1) | self.d(r, p1_ctx);
+        (1 + pred + 4 * chroma + 12 * luma) as u8
+    }
+
+    /// mb_type (9.3.2.5, 9.3.3.1.1.3): (intra, mb_type within its table).
+    fn mb_type(&mut self, r: &mut BitReader, pic: &Picture, ctx: &SliceCtx, addr: u32, n: Neighbours) -> (bool, u8) {
+        let (a, b) = ab(pic, addr, n);
+        match ctx.hdr.slice_type {
+            SliceType::I => {
+                let cond = |m: Option<&Macroblock>| usize::from(m.is_some_and(|m| !matches!(m.kind, MbKind::I4x4 | MbKind::I8x8)));
+                if self.d(r, 3 + cond(a) + cond(b)) == 0 {
+                    return (true, 0);
+                }
+                (true, self.mb_type_i_rest(r, 3, true))
+            }
+            SliceType::P => {
+                if self.d(r, 14) == 1 {
+                    if self.d(r, 17) == 0 {
+                        return (true, 0);
+                    }
+                    return (true, self.mb_type_i_rest(r, 17, false));
+                }
+                let t = if self.d(r, 15) == 0 {
+                    if self.d(r, 16) == 0 { 0 } else { 3 }
+                } else if self.d(r, 17) == 1 {
+                    1
+                } else {
+                    2
+                };
+                (false, t)
+            }
+            _ => {
+                let cond = |m: Option<&Macroblock>| {
+                    usize::from(m.is_some_and(|m| !(m.kind == MbKind::BSkip || (m.kind == MbKind::B && m.mb_type == 0))))
+                };
+                if self.d(r, 27 + cond(a) + cond(b)) == 0 {
+                    return (false, 0);
+                }
+                if self.d(r, 27 + 3) == 0 {
+                    return (false, 1 + self.d(r, 27 + 5) as u8);
+                }
+                let b2 = self.d(r, 27 + 4);
+                let b3 = self.d(r, 27 + 5);
+                let b4 = self.d(r, 27 + 5);
+                let b5 = self.d(r, 27 + 5);
+                if b2 == 0 {
+                    return (false, (3 + ((b3 << 2) | (b4 << 1) | b5)) as u8);
+                }
+                match (b3, b4, b5) {
+                    (1, 1, 0) => (false, 11),
+                    (1, 1, 1) => (false, 22),
+                    (1, 0, 1) => {
+                        // Intra prefix 111101, then the I suffix with ctxIdxOffset 32.
+                        if self.d(r, 32) == 0 {
+                            return (true, 0);
+                        }
+                        (true, self.mb_type_i_rest(r, 32, false))
+                    }
+                    _ => {
+                        let b6 = self.d(r, 27 + 5);
+                        let v = if b3 == 0 { 12 + ((b4 << 2) | (b5 << 1) | b6) } else { 20 + b6 };
+                        (false, v as u8)
+                    }
+                }
+            }
+        }
+    }
+
+    fn macroblock_layer(
+        &mut self,
+        r: &mut BitReader,
+        pic: &mut Picture,
+        ctx: &SliceCtx,
+        scratch: &mut MbScratch,
+        addr: u32,
+        n: Neighbours,
+    ) -> Result<(), Fail> {
+        let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+        let chroma = ctx.sps.chroma_array_type() != 0;
+        let mut mb = Macroblock { slice_num: ctx.slice_num, ..Macroblock::default() };
+        let (intra, t) = self.mb_type(r, pic, ctx, addr, n);
+        let (a, b) = ab(pic, addr, n);
+        let (a, b) = (a.copied(), b.copied());
+        let mut mvd = [[[[0u8; 2]; 5]; 5]; 2];
+        if intra {
+            if t == 25 {
+                // I_PCM: the samples follow the arithmetic code, then the engine restarts.
+                super::macroblock::decode_pcm(r, pic, mb, addr, self.qp, chroma)?;
+                self.cabac.init_engine(r);
+                self.last_dqp_nonzero = false;
+                store_mvd(pic, mb_x, mb_y, &mvd);
+                return Ok(());
+            }
+            mb.mb_type = t;
+            if t == 0 {
+                let t8 = ctx.pps.transform_8x8_mode_flag && self.transform_size_8x8_flag(r, a, b);
+                mb.transform_size_8x8_flag = t8;
+                mb.kind = if t8 { MbKind::I8x8 } else { MbKind::I4x4 };
+                for i in 0..if t8 { 4 } else { 16 } {
+                    mb.intra_pred[i] = if self.d(r, 68) == 1 {
+                        -1
+                    } else {
+                        (self.d(r, 69) | (self.d(r, 69) << 1) | (self.d(r, 69) << 2)) as i8
+                    };
+                }
+            } else {
+                mb.kind = MbKind::I16x16;
+                let (pred, cbp_c, cbp_l) = I_16X16[t as usize - 1];
+                mb.intra_pred[0] = pred as i8;
+                mb.cbp = (cbp_c << 4) | cbp_l;
+            }
+            if chroma {
+                let cond = |m: Option<Macroblock>| {
+                    usize::from(m.is_some_and(|m| m.kind.is_intra() && m.kind != MbKind::IPcm && m.intra_chroma_pred_mode != 0))
+                };
+                let mut v = 0;
+                if self.d(r, 64 + cond(a) + cond(b)) == 1 {
+                    v = 1;
+                    while v < 3 && self.d(r, 64 + 3) == 1 {
+                        v += 1;
+                    }
+                }
+                mb.intra_chroma_pred_mode = v;
+            }
+            set_unused_list(pic, 0, mb_x, mb_y);
+        } else {
+            mb.kind = if ctx.hdr.slice_type == SliceType::B { MbKind::B } else { MbKind::P };
+            mb.mb_type = t;
+            let mut syn = CabacInter::new(self, r, pic, addr, n);
+            inter_pred(&mut syn, pic, ctx, scratch, &mut mb, addr, n)?;
+            mvd = syn.mvd;
+        }
+        store_mvd(pic, mb_x, mb_y, &mvd);
+        if mb.kind != MbKind::I16x16 {
+            mb.cbp = self.coded_block_pattern(r, a, b, chroma);
+            if mb.cbp & 15 != 0 && ctx.pps.transform_8x8_mode_flag && !intra && no_sub_8x8_smaller(&mb, ctx.sps) {
+                mb.transform_size_8x8_flag = self.transform_size_8x8_flag(r, a, b);
+            }
+        }
+        if mb.cbp != 0 || mb.kind == MbKind::I16x16 {
+            let delta = self.mb_qp_delta(r)?;
+            self.last_dqp_nonzero = delta != 0;
+            self.qp = (self.qp + delta + 52) % 52;
+            mb.qp_delta_nonzero = delta != 0;
+            mb.qp = self.qp as u8;
+            self.residual(r, pic, &mut mb, addr, a, b, chroma)?;
+        } else {
+            self.last_dqp_nonzero = false;
+            mb.qp = self.qp as u8;
+        }
+        pic.mbs[addr as usize] = mb;
+        Ok(())
+    }
+
+    /// transform_size_8x8_flag (9.3.3.1.1.10).
+    fn transform_size_8x8_flag(&mut self, r: &mut BitReader, a: Option<Macroblock>, b: Option<Macroblock>) -> bool {
+        let cond = |m: Option<Macroblock>| usize::from(m.is_some_and(|m| m.transform_size_8x8_flag));
+        self.d(r, 399 + cond(a) + cond(b)) == 1
+    }
+
+    /// coded_block_pattern (9.3.2.6, 9.3.3.1.1.4).
+    fn coded_block_pattern(&mut self, r: &mut BitReader, a: Option<Macroblock>, b: Option<Macroblock>, chroma: bool) -> u8 {
+        // condTermFlagN: 1 when the neighbouring 8x8 block is available, not I_PCM, and has
+        // no coded luma (skipped macroblocks count as uncoded).
+        let outer = |m: Option<Macroblock>, b8: usize| match m {
+            None => 0,
+            Some(m) if m.kind == MbKind::IPcm => 0,
+            Some(m) if m.kind.is_skip() => 1,
+            Some(m) => usize::from((m.cbp >> b8) & 1 == 0),
+        };
+        let mut luma = 0u8;
+        for b8 in 0..4 {
+            let (x, y) = (b8 & 1, b8 >> 1);
+            let ca = if x == 1 { usize::from((luma >> (b8 - 1)) & 1 == 0) } else { outer(a, b8 + 1) };
+            let cb = if y == 1 { usize::from((luma >> (b8 - 2)) & 1 == 0) } else { outer(b, b8 + 2) };
+            luma |= (self.d(r, 73 + ca + 2 * cb) as u8) << b8;
+        }
+        if !chroma {
+            return luma;
+        }
+        let cc = |m: Option<Macroblock>, two: bool| match m {
+            None => 0,
+            Some(m) if m.kind == MbKind::IPcm => 1,
+            Some(m) if m.kind.is_skip() => 0,
+            Some(m) => usize::from(if two { m.cbp >> 4 == 2 } else { m.cbp >> 4 != 0 }),
+        };
+        let mut c = 0;
+        if self.d(r, 77 + cc(a, false) + 2 * cc(b, false)) == 1 {
+            c = 1 + self.d(r, 77 + 4 + cc(a, true) + 2 * cc(b, true)) as u8;
+        }
+        luma | (c << 4)
+    }
+
+    /// mb_qp_delta (9.3.2.7, 9.3.3.1.1.5).
+    fn mb_qp_delta(&mut self, r: &mut BitReader) -> Result<i32, Fail> {
+        let mut k = 0u32;
+        if self.d(r, 60 + usize::from(self.last_dqp_nonzero)) == 1 {
+            k = 1;
+            let mut ctx = 62;
+            while self.d(r, ctx) == 1 {
+                k += 1;
+                ctx = 63;
+                if k > 52 {
+                    return Err(Box::new(ErrorKind::OutOfRange { element: "mb_qp_delta", value: i64::from(k) }));
+                }
+            }
+        }
+        let v = if k % 2 == 1 { k.div_ceil(2) as i32 } else { -((k / 2) as i32) };
+        if !(-26..=25).contains(&v) {
+            return Err(Box::new(ErrorKind::OutOfRange { element: "mb_qp_delta", value: i64::from(v) }));
+        }
+        Ok(v)
+    }
+
+    /// residual() in CABAC mode (7.3.5.3) for 4:2:0 / monochrome.
+    #[allow(clippy::too_many_arguments)]
+    fn residual(
+        &mut self,
+        r: &mut BitReader,
+        pic: &mut Picture,
+        mb: &mut Macroblock,
+        addr: u32,
+        a: Option<Macroblock>,
+        b: Option<Macroblock>,
+        chroma: bool,
+    ) -> Result<(), Fail> {
+        let intra = mb.kind.is_intra();
+        let levels = &mut pic.coeffs[addr as usize];
+        let tc = &mut mb.total_coeff;
+        // condTermFlagN of coded_block_flag for a block of the neighbouring macroblock N
+        // (9.3.3.1.1.9): `coded` says whether N's block is coded, when N is an ordinary one.
+        let outer = |m: Option<Macroblock>, coded: &dyn Fn(&Macroblock) -> bool| -> usize {
+            match m {
+                None => usize::from(intra),
+                Some(m) if m.kind == MbKind::IPcm => 1,
+                Some(m) if m.kind.is_skip() => 0,
+                Some(m) => usize::from(coded(&m)),
+            }
+        };
+        if mb.kind == MbKind::I16x16 {
+            let is_dc = |m: &Macroblock| m.kind == MbKind::I16x16 && m.coded_dc & 1 != 0;
+            let inc = outer(a, &is_dc) + 2 * outer(b, &is_dc);
+            if self.block(r, &mut levels[LUMA_DC], 0, inc, 0, 16)? > 0 {
+                mb.coded_dc |= 1;
+            }
+        }
+        let cbp_l = mb.cbp & 15;
+        for i8x8 in 0..4 {
+            let coded = cbp_l & (1 << i8x8) != 0;
+            if mb.transform_size_8x8_flag {
+                let mut n = 0;
+                if coded {
+                    let block = levels[i8x8 * 4..i8x8 * 4 + 4].as_flattened_mut();
+                    n = self.block8x8(r, block)?;
+                }
+                for i4x4 in 0..4 {
+                    let (x, y) = blk_xy(i8x8 * 4 + i4x4);
+                    tc[y * 4 + x] = n;
+                }
+                continue;
+            }
+            for i4x4 in 0..4 {
+                let blk = i8x8 * 4 + i4x4;
+                let (x, y) = blk_xy(blk);
+                if !coded {
+                    tc[y * 4 + x] = 0;
+                    continue;
+                }
+                let ca = if x > 0 { usize::from(tc[y * 4 + x - 1] > 0) } else { outer(a, &|m| m.total_coeff[y * 4 + 3] > 0) };
+                let cb = if y > 0 { usize::from(tc[(y - 1) * 4 + x] > 0) } else { outer(b, &|m| m.total_coeff[12 + x] > 0) };
+                let (cat, max) = if mb.kind == MbKind::I16x16 { (1, 15) } else { (2, 16) };
+                tc[y * 4 + x] = self.block(r, &mut levels[blk], cat, ca + 2 * cb, 16 - max, max)?;
+            }
+        }
+        if !chroma {
+            return Ok(());
+        }
+        let cbp_c = mb.cbp >> 4;
+        if cbp_c & 3 != 0 {
+            for c in 0..2 {
+                let dc = |m: &Macroblock| m.cbp >> 4 != 0 && m.coded_dc & (2 << c) != 0;
+                let inc = outer(a, &dc) + 2 * outer(b, &dc);
+                if self.block(r, &mut levels[CHROMA_DC + c], 3, inc, 0, 4)? > 0 {
+                    mb.coded_dc |= 2 << c;
+                }
+            }
+        }
+        for c in 0..2 {
+            let base = 16 + 4 * c;
+            for blk in 0..4 {
+                let (x, y) = (blk & 1, blk >> 1);
+                if cbp_c & 2 == 0 {
+                    tc[base + blk] = 0;
+                    continue;
+                }
+                let ca = if x > 0 { usize::from(tc[base + blk - 1] > 0) } else { outer(a, &|m| m.total_coeff[base + blk + 1] > 0) };
+                let cb = if y > 0 { usize::from(tc[base + blk - 2] > 0) } else { outer(b, &|m| m.total_coeff[base + blk + 2] > 0) };
+                tc[base + blk] = self.block(r, &mut levels[CHROMA_AC + c * 4 + blk], 4, ca + 2 * cb, 1, 15)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// residual_block_cabac() of ctxBlockCat 0..4 (7.3.5.3.3, 9.3.3.1.3): coded_block_flag,
+    /// the significance map and the levels, stored from `levels[first]`. Returns the number
+    /// of non-zero levels.
+    fn block(&mut self, r: &mut BitReader, levels: &mut [i16; 16], cat: usize, cbf_inc: usize, first: usize, max: usize) -> Result<u8, Fail> {
+        const CBF: [usize; 5] = [0, 4, 8, 12, 16];
+        const SIG: [usize; 5] = [0, 15, 29, 44, 47];
+        const ABS: [usize; 5] = [0, 10, 20, 30, 39];
+        if self.d(r, 85 + CBF[cat] + cbf_inc) == 0 {
+            return Ok(0);
+        }
+        let mut pos = [0u8; 16];
+        let mut count = 0;
+        let mut last_seen = false;
+        for i in 0..max - 1 {
+            let inc = if cat == 3 { i.min(2) } else { i };
+            if self.d(r, 105 + SIG[cat] + inc) == 1 {
+                pos[count] = i as u8;
+                count += 1;
+                if self.d(r, 166 + SIG[cat] + inc) == 1 {
+                    last_seen = true;
+                    break;
+                }
+            }
+        }
+        if !last_seen {
+            pos[count] = (max - 1) as u8;
+            count += 1;
+        }
+        *levels = [0; 16];
+        self.levels(r, 227 + ABS[cat], cat == 3, &pos[..count], &mut |p, v| {
+            if let Some(l) = levels.get_mut(first + p) {
+                *l = v;
+            }
+        })?;
+        Ok(count as u8)
+    }
+
+    /// An 8x8 block (ctxBlockCat 5): no coded_block_flag in 4:2:0 (inferred 1).
+    fn block8x8(&mut self, r: &mut BitReader, levels: &mut [i16]) -> Result<u8, Fail> {
+        let mut pos = [0u8; 64];
+        let mut count = 0;
+        let mut last_seen = false;
+        for i in 0..63 {
+            if self.d(r, 402 + usize::from(SIG_COEFF_8X8_FRAME[i])) == 1 {
+                pos[count] = i as u8;
+                count += 1;
+                if self.d(r, 417 + usize::from(LAST_COEFF_8X8[i])) == 1 {
+                    last_seen = true;
+                    break;
+                }
+            }
+        }
+        if !last_seen {
+            pos[count] = 63;
+            count += 1;
+        }
+        levels.fill(0);
+        self.levels(r, 426, false, &pos[..count], &mut |p, v| {
+            if let Some(l) = levels.get_mut(p) {
+                *l = v;
+            }
+        })?;
+        Ok(count.min(255) as u8)
+    }
+
+    /// coeff_abs_level_minus1 and coeff_sign_flag of the significant positions, in reverse
+    /// scanning order (9.3.2.3 UEG0, 9.3.3.1.3).
+    fn levels(&mut self, r: &mut BitReader, base: usize, chroma_dc: bool, pos: &[u8], put: &mut dyn FnMut(usize, i16)) -> Result<(), Fail> {
+        let mut eq1 = 0usize;
+        let mut gt1 = 0usize;
+        for &p in pos.iter().rev() {
+            let ctx0 = base + if gt1 != 0 { 0 } else { (1 + eq1).min(4) };
+            let mut abs_minus1 = 0u32;
+            if self.d(r, ctx0) == 1 {
+                let ctxn = base + 5 + gt1.min(4 - usize::from(chroma_dc));
+                abs_minus1 = 1;
+                while abs_minus1 < 14 && self.d(r, ctxn) == 1 {
+                    abs_minus1 += 1;
+                }
+                if abs_minus1 == 14 {
+                    abs_minus1 += self.exp_golomb(r, 0, "coeff_abs_level_minus1")?;
+                }
+            }
+            let level = (abs_minus1 + 1).min(i16::MAX as u32) as i16;
+            let negative = self.cabac.bypass(r) == 1;
+            put(usize::from(p), if negative { -level } else { level });
+            if level == 1 {
+                eq1 += 1;
+            } else {
+                gt1 += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The k-th order Exp-Golomb suffix of UEGk, in bypass bins (9.3.2.3).
+    fn exp_golomb(&mut self, r: &mut BitReader, mut k: u32, element: &'static str) -> Result<u32, Fail> {
+        let mut v = 0u32;
+        while self.cabac.bypass(r) == 1 {
+            v = v.wrapping_add(1 << k);
+            k += 1;
+            if k > 24 {
+                return Err(Box::new(ErrorKind::OutOfRange { element, value: i64::from(k) }));
+            }
+        }
+        while k > 0 {
+            k -= 1;
+            v = v.wrapping_add(self.cabac.bypass(r) << k);
+        }
+        Ok(v)
+    }
+}
+
+/// ref_idx, mvd and sub_mb_type in CABAC, with the neighbourhood their contexts need
+/// (9.3.3.1.1.6, 9.3.3.1.1.7): rows / columns -1..=3 at [y + 1][x + 1].
+struct CabacInter<'m, 'c, 'r, 'a> {
+    m: &'m mut MbCabac<'c>,
+    r: &'r mut BitReader<'a>,
+    /// refIdx > 0 of a non-direct, non-skipped partition using the list.
+    ref_gt0: [[[bool; 5]; 5]; 2],
+    /// |mvd| per 4x4 block and component.
+    mvd: [[[[u8; 2]; 5]; 5]; 2],
+}
+
+impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
+    fn new(m: &'m mut MbCabac<'c>, r: &'r mut BitReader<'a>, pic: &Picture, addr: u32, n: Neighbours) -> Self {
+        let mut s = CabacInter { m, r, ref_gt0: [[[false; 5]; 5]; 2], mvd: [[[[0; 2]; 5]; 5]; 2] };
+        let w = pic.mb_width as usize;
+        let stride = pic.stride4();
+        let (mb_x, mb_y) = (addr as usize % w, addr as usize / w);
+        let direct_at = |m: &Macroblock, x: usize, y: usize| {
+            m.kind == MbKind::BSkip
+                || (m.kind == MbKind::B && m.mb_type == 0)
+                || (m.direct8x8 >> ((y / 2) * 2 + x / 2)) & 1 != 0
+        };
+        for l in 0..2 {
+            for k in 0..4 {
+                if n.a {
+                    let (x, y) = (mb_x * 4 - 1, mb_y * 4 + k);
+                    if let Some(m) = pic.mbs.get(addr as usize - 1) {
+                        let i = y * stride + x;
+                        s.ref_gt0[l][k + 1][0] = !m.kind.is_intra()
+                            && !direct_at(m, 3, k)
+                            && pic.ref_idx[l].get(i).is_some_and(|&r| r > 0);
+                        s.mvd[l][k + 1][0] = pic.mvd[l].get(i).copied().unwrap_or([0, 0]);
+                    }
+                }
+                if n.b {
+                    let (x, y) = (mb_x * 4 + k, mb_y * 4 - 1);
+                    if let Some(m) = pic.mbs.get(addr as usize - w) {
+                        let i = y * stride + x;
+                        s.ref_gt0[l][0][k + 1] = !m.kind.is_intra()
+                            && !direct_at(m, k, 3)
+                            && pic.ref_idx[l].get(i).is_some_and(|&r| r > 0);
+                        s.mvd[l][0][k + 1] = pic.mvd[l].get(i).copied().unwrap_or([0, 0]);
+                    }
+                }
+            }
+        }
+        s
+    }
+}
+
+impl InterSyntax for CabacInter<'_, '_, '_, '_> {
+    fn sub_mb_type(&mut self, b_slice: bool) -> Result<u8, Fail> {
+        let (m, r) = (&mut *self.m, &mut *self.r);
+        if !b_slice {
+            return Ok(if m.d(r, 21) == 1 {
+                0
+            } else if m.d(r, 22) == 0 {
+                1
+            } else if m.d(r, 23) == 1 {
+                2
+            } else {
+                3
+            });
+        }
+        if m.d(r, 36) == 0 {
+            return Ok(0);
+        }
+        if m.d(r, 37) == 0 {
+            return Ok(1 + m.d(r, 39) as u8);
+        }
+        if m.d(r, 38) == 0 {
+            let b3 = m.d(r, 39);
+            let b4 = m.d(r, 39);
+            return Ok((3 + ((b3 << 1) | b4)) as u8);
+        }
+        if m.d(r, 39) == 1 {
+            return Ok(11 + m.d(r, 39) as u8);
+        }
+        let b4 = m.d(r, 39);
+        let b5 = m.d(r, 39);
+        Ok((7 + ((b4 << 1) | b5)) as u8)
+    }
+
+    fn ref_idx(&mut self, list: usize, x: usize, y: usize, w: usize, h: usize, max: u32) -> Result<i8, Fail> {
+        let g = &self.ref_gt0[list];
+        let inc = usize::from(g[y + 1][x]) + 2 * usize::from(g[y][x + 1]);
+        let (m, r) = (&mut *self.m, &mut *self.r);
+        let mut v = 0u32;
+        if m.d(r, 54 + inc) == 1 {
+            v = 1;
+            let mut ctx = 54 + 4;
+            while m.d(r, ctx) == 1 {
+                v += 1;
+                ctx = 54 + 5;
+                if v > max {
+                    return Err(Box::new(ErrorKind::OutOfRange { element: "ref_idx", value: i64::from(v) }));
+                }
+            }
+        }
+        if v > max {
+            return Err(Box::new(ErrorKind::OutOfRange { element: "ref_idx", value: i64::from(v) }));
+        }
+        for row in &mut self.ref_gt0[list][y + 1..y + 1 + h] {
+            row[x + 1..x + 1 + w].fill(v > 0);
+        }
+        Ok(v as i8)
+    }
+
+    fn mvd(&mut self, list: usize, x: usize, y: usize, w: usize, h: usize) -> Result<[i32; 2], Fail> {
+        let mut out = [0i32; 2];
+        for (comp, o) in out.iter_mut().enumerate() {
+            let g = &self.mvd[list];
+            let sum = u32::from(g[y + 1][x][comp]) + u32::from(g[y][x + 1][comp]);
+            let inc = if sum < 3 { 0 } else if sum > 32 { 2 } else { 1 };
+            let base = if comp == 0 { 40 } else { 47 };
+            let (m, r) = (&mut *self.m, &mut *self.r);
+            let mut abs = 0u32;
+            if m.d(r, base + inc) == 1 {
+                abs = 1;
+                while abs < 9 && m.d(r, base + 2 + (abs as usize).min(4)) == 1 {
+                    abs += 1;
+                }
+                if abs == 9 {
+                    abs += m.exp_golomb(r, 3, "mvd")?;
+                }
+            }
+            let v = abs.min(1 << 16) as i32;
+            *o = if v != 0 && m.cabac.bypass(r) == 1 { -v } else { v };
+        }
+        let sat = [out[0].unsigned_abs().min(255) as u8, out[1].unsigned_abs().min(255) as u8];
+        for row in &mut self.mvd[list][y + 1..y + 1 + h] {
+            row[x + 1..x + 1 + w].fill(sat);
+        }
+        Ok(out)
+    }
+}
