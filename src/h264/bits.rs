@@ -188,9 +188,17 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    /// Whether reads went past the rbsp_stop_one_bit (CABAC may read the stop bit itself).
-    pub fn overrun(&self) -> bool {
-        self.position() > self.end + 1
+    /// Whether bit `pos` lies past the rbsp_stop_one_bit (CABAC reads the stop bit itself).
+    pub fn overrun_at(&self, pos: usize) -> bool {
+        pos > self.end + 1
+    }
+
+    /// Moves to bit `pos` (back or forth), e.g. to where an arithmetic decoder stopped.
+    pub fn seek(&mut self, pos: usize) {
+        self.next = (pos / 8).min(self.data.len() + 16);
+        self.cache = 0;
+        self.avail = 0;
+        self.skip(pos % 8);
     }
 
     /// more_rbsp_data(), 7.2.

@@ -8,16 +8,96 @@ use super::tables::cabac::{CONTEXT_INIT, RANGE_TAB_LPS, TRANS_IDX_LPS, TRANS_IDX
 /// Context variables used by progressive 4:2:0 frames: ctxIdx 0..460.
 pub const NUM_CTX: usize = 460;
 
-pub struct Cabac {
+/// Table 9-45 as one transition per (pStateIdx << 1 | valMPS, bin was LPS), with the
+/// valMPS flip of an LPS in state 0.
+static NEXT_STATE: [[u8; 2]; 128] = {
+    let mut t = [[0u8; 2]; 128];
+    let mut s = 0;
+    while s < 128 {
+        let (p, mps) = (s >> 1, (s & 1) as u8);
+        t[s][0] = (TRANS_IDX_MPS[p] << 1) | mps;
+        t[s][1] = (TRANS_IDX_LPS[p] << 1) | (mps ^ (p == 0) as u8);
+        s += 1;
+    }
+    t
+};
+
+/// Bits loaded ahead of the arithmetic decoder at a time.
+const PRELOAD: u32 = 16;
+
+/// The arithmetic decoder's registers. Small and `Copy`, so that hot loops can keep a
+/// local copy in machine registers and write it back once (`Cabac::engine`).
+#[derive(Clone, Copy, Debug)]
+pub struct Engine {
     range: u32,
-    offset: u32,
+    /// codIOffset << PRELOAD, with the next stream bits (up to PRELOAD of them, `avail`)
+    /// below it: renormalisation shifts bits in without going back to the reader.
+    value: u32,
+    /// Valid preloaded bits under codIOffset (may go negative before a refill).
+    avail: i32,
+}
+
+impl Engine {
+    #[inline(always)]
+    fn refill(&mut self, r: &mut BitReader) {
+        if self.avail < 0 {
+            self.value |= r.peek(PRELOAD) << (-self.avail);
+            r.consume(PRELOAD);
+            self.avail += PRELOAD as i32;
+        }
+    }
+
+    #[inline(always)]
+    fn renorm(&mut self, r: &mut BitReader) {
+        let n = self.range.leading_zeros().saturating_sub(23);
+        self.range <<= n;
+        self.value <<= n;
+        self.avail -= n as i32;
+        self.refill(r);
+    }
+
+    /// DecodeDecision (9.3.3.2.1) with the context variable `s` (pStateIdx << 1 | valMPS),
+    /// without branches on the decoded bin (they would be unpredictable).
+    #[inline(always)]
+    pub fn decision(&mut self, r: &mut BitReader, s: &mut u8) -> u32 {
+        let st = usize::from(*s) & 127;
+        let lps = u32::from(RANGE_TAB_LPS[st >> 1][((self.range >> 6) & 3) as usize]);
+        let rmps = self.range - lps;
+        let scaled = rmps << PRELOAD;
+        let is_lps = u32::from(self.value >= scaled);
+        let mask = 0u32.wrapping_sub(is_lps);
+        self.value -= scaled & mask;
+        self.range = rmps ^ ((rmps ^ lps) & mask);
+        *s = NEXT_STATE[st][is_lps as usize];
+        self.renorm(r);
+        (st as u32 & 1) ^ is_lps
+    }
+
+    /// DecodeBypass (9.3.3.2.3).
+    #[inline(always)]
+    pub fn bypass(&mut self, r: &mut BitReader) -> u32 {
+        self.value <<= 1;
+        self.avail -= 1;
+        self.refill(r);
+        let scaled = self.range << PRELOAD;
+        if self.value >= scaled {
+            self.value -= scaled;
+            1
+        } else {
+            0
+        }
+    }
+}
+
+pub struct Cabac {
+    pub engine: Engine,
     /// Per ctxIdx: pStateIdx << 1 | valMPS.
     pub state: [u8; NUM_CTX],
 }
 
 impl Default for Cabac {
     fn default() -> Self {
-        Cabac { range: 510, offset: 0, state: [0; NUM_CTX] }
+        Cabac { engine: Engine { range: 510, value: 0, avail: 0 }, state: [0; NUM_CTX] }
     }
 }
 
@@ -32,67 +112,41 @@ impl Cabac {
         }
     }
 
-    /// 9.3.1.2: initialisation of the decoding engine (9 bits).
+    /// 9.3.1.2: initialisation of the decoding engine (9 bits, plus the preload).
     pub fn init_engine(&mut self, r: &mut BitReader) {
-        self.range = 510;
-        self.offset = r.peek(9);
-        r.consume(9);
+        self.engine = Engine { range: 510, value: r.peek(9 + PRELOAD), avail: PRELOAD as i32 };
+        r.consume(9 + PRELOAD);
     }
 
-    #[inline(always)]
-    fn renorm(&mut self, r: &mut BitReader) {
-        if self.range < 256 {
-            let n = self.range.leading_zeros() - 23;
-            self.range <<= n;
-            self.offset = (self.offset << n) | r.peek(n);
-            r.consume(n);
-        }
+    /// The bit position of the arithmetic decoder in the reader (bits it has really used).
+    pub fn position(&self, r: &BitReader) -> usize {
+        r.position().saturating_sub(self.engine.avail.max(0) as usize)
     }
 
-    /// DecodeDecision (9.3.3.2.1) with context `ctx`.
+    /// DecodeDecision with context `ctx`.
     #[inline(always)]
     pub fn decision(&mut self, r: &mut BitReader, ctx: usize) -> u32 {
-        let Some(s) = self.state.get_mut(ctx) else { return 0 };
-        let p = usize::from(*s >> 1);
-        let mps = u32::from(*s & 1);
-        let lps = u32::from(RANGE_TAB_LPS[p][((self.range >> 6) & 3) as usize]);
-        self.range -= lps;
-        let bin;
-        if self.offset >= self.range {
-            bin = mps ^ 1;
-            self.offset -= self.range;
-            self.range = lps;
-            let flip = u8::from(p == 0);
-            *s = (TRANS_IDX_LPS[p] << 1) | ((mps as u8) ^ flip);
-        } else {
-            bin = mps;
-            *s = (TRANS_IDX_MPS[p] << 1) | mps as u8;
+        match self.state.get_mut(ctx) {
+            Some(s) => self.engine.decision(r, s),
+            None => 0,
         }
-        self.renorm(r);
-        bin
     }
 
-    /// DecodeBypass (9.3.3.2.3).
+    /// DecodeBypass.
     #[inline(always)]
     pub fn bypass(&mut self, r: &mut BitReader) -> u32 {
-        self.offset = (self.offset << 1) | r.peek(1);
-        r.consume(1);
-        if self.offset >= self.range {
-            self.offset -= self.range;
-            1
-        } else {
-            0
-        }
+        self.engine.bypass(r)
     }
 
     /// DecodeTerminate (9.3.3.2.2.3): end_of_slice_flag and the I_PCM bin. After a 1 the
-    /// bit reader stands just after the last bit of the arithmetic code.
+    /// decoder's position (`position`) is just after the last bit of the arithmetic code.
     pub fn terminate(&mut self, r: &mut BitReader) -> u32 {
-        self.range -= 2;
-        if self.offset >= self.range {
+        let e = &mut self.engine;
+        e.range -= 2;
+        if e.value >= e.range << PRELOAD {
             1
         } else {
-            self.renorm(r);
+            e.renorm(r);
             0
         }
     }

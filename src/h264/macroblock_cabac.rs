@@ -3,7 +3,7 @@
 //! slices of progressive 4:2:0 / monochrome frames.
 
 use super::bits::BitReader;
-use super::cabac::Cabac;
+use super::cabac::{Cabac, Engine};
 use super::error::{ErrorKind, Fail};
 use super::macroblock::{
     decode_b_skip, decode_p_skip, inter_pred, neighbours, no_sub_8x8_smaller, set_unused_list, InterSyntax,
@@ -53,7 +53,7 @@ pub fn decode_slice_cabac(
         } else {
             m.macroblock_layer(r, pic, ctx, scratch, addr, n).map_err(|e| fail(e, addr))?;
         }
-        if r.overrun() {
+        if r.overrun_at(m.cabac.position(r)) {
             return Err(fail(Box::new(ErrorKind::Truncated { element: "slice_data (CABAC)" }), addr));
         }
         if m.cabac.terminate(r) == 1 {
@@ -119,14 +119,13 @@ impl MbCabac<'_> {
         if self.cabac.terminate(r) == 1 {
             return 25;
         }
+        // Table 9-39 / 9-41: in I slices the bins after b3 use ctxIdx 5..7 (the prediction
+        // mode bins always 6 and 7); in P/B suffixes 2 for the second chroma bin, else 3.
         let (c_luma, c_chroma, c_chroma2, c_pred0, c_pred1) =
             if i_slice { (off + 3, off + 4, off + 5, off + 6, off + 7) } else { (off + 1, off + 2, off + 2, off + 3, off + 3) };
         let luma = self.d(r, c_luma);
         let chroma = if self.d(r, c_chroma) == 1 { 1 + self.d(r, c_chroma2) } else { 0 };
-        // Table 9-41: the first prediction bin's context depends on b3 (chroma != 0).
-        let p0_ctx = if i_slice { if chroma != 0 { off + 6 } else { c_pred0 } } else { c_pred0 };
-        let p1_ctx = if i_slice { if chroma != 0 { off + 7 } else { c_pred1 } } else { c_pred1 };
-        let pred = (self.d(r, p0_ctx) << 1) | self.d(r, p1_ctx);
+        let pred = (self.d(r, c_pred0) << 1) | self.d(r, c_pred1);
         (1 + pred + 4 * chroma + 12 * luma) as u8
     }
 
@@ -213,6 +212,7 @@ impl MbCabac<'_> {
         if intra {
             if t == 25 {
                 // I_PCM: the samples follow the arithmetic code, then the engine restarts.
+                r.seek(self.cabac.position(r));
                 super::macroblock::decode_pcm(r, pic, mb, addr, self.qp, chroma)?;
                 self.cabac.init_engine(r);
                 self.last_dqp_nonzero = false;
@@ -254,7 +254,8 @@ impl MbCabac<'_> {
         } else {
             mb.kind = if ctx.hdr.slice_type == SliceType::B { MbKind::B } else { MbKind::P };
             mb.mb_type = t;
-            let mut syn = CabacInter::new(self, r, pic, addr, n);
+            let lists = if ctx.hdr.slice_type == SliceType::B { 2 } else { 1 };
+            let mut syn = CabacInter::new(self, r, pic, addr, n, lists);
             inter_pred(&mut syn, pic, ctx, scratch, &mut mb, addr, n)?;
             mvd = syn.mvd;
         }
@@ -442,27 +443,27 @@ impl MbCabac<'_> {
         let mut pos = [0u8; 16];
         let mut count = 0;
         let mut last_seen = false;
+        let mut e = self.cabac.engine;
+        let (sig, rest) = self.cabac.state.split_at_mut(166);
+        let (sig, last) = (&mut sig[105 + SIG[cat]..], &mut rest[SIG[cat]..]);
         for i in 0..max - 1 {
             let inc = if cat == 3 { i.min(2) } else { i };
-            if self.d(r, 105 + SIG[cat] + inc) == 1 {
+            if e.decision(r, &mut sig[inc]) == 1 {
                 pos[count] = i as u8;
                 count += 1;
-                if self.d(r, 166 + SIG[cat] + inc) == 1 {
+                if e.decision(r, &mut last[inc]) == 1 {
                     last_seen = true;
                     break;
                 }
             }
         }
+        self.cabac.engine = e;
         if !last_seen {
             pos[count] = (max - 1) as u8;
             count += 1;
         }
         *levels = [0; 16];
-        self.levels(r, 227 + ABS[cat], cat == 3, &pos[..count], &mut |p, v| {
-            if let Some(l) = levels.get_mut(first + p) {
-                *l = v;
-            }
-        })?;
+        self.levels(r, 227 + ABS[cat], cat == 3, &pos[..count], &mut levels[first..])?;
         Ok(count as u8)
     }
 
@@ -471,75 +472,79 @@ impl MbCabac<'_> {
         let mut pos = [0u8; 64];
         let mut count = 0;
         let mut last_seen = false;
+        let mut e = self.cabac.engine;
+        let (sig, last) = self.cabac.state[402..].split_at_mut(15);
         for i in 0..63 {
-            if self.d(r, 402 + usize::from(SIG_COEFF_8X8_FRAME[i])) == 1 {
+            if e.decision(r, &mut sig[usize::from(SIG_COEFF_8X8_FRAME[i]) & 15]) == 1 {
                 pos[count] = i as u8;
                 count += 1;
-                if self.d(r, 417 + usize::from(LAST_COEFF_8X8[i])) == 1 {
+                if e.decision(r, &mut last[usize::from(LAST_COEFF_8X8[i]) & 15]) == 1 {
                     last_seen = true;
                     break;
                 }
             }
         }
+        self.cabac.engine = e;
         if !last_seen {
             pos[count] = 63;
             count += 1;
         }
         levels.fill(0);
-        self.levels(r, 426, false, &pos[..count], &mut |p, v| {
-            if let Some(l) = levels.get_mut(p) {
-                *l = v;
-            }
-        })?;
+        self.levels(r, 426, false, &pos[..count], levels)?;
         Ok(count.min(255) as u8)
     }
 
     /// coeff_abs_level_minus1 and coeff_sign_flag of the significant positions, in reverse
     /// scanning order (9.3.2.3 UEG0, 9.3.3.1.3).
-    fn levels(&mut self, r: &mut BitReader, base: usize, chroma_dc: bool, pos: &[u8], put: &mut dyn FnMut(usize, i16)) -> Result<(), Fail> {
+    fn levels(&mut self, r: &mut BitReader, base: usize, chroma_dc: bool, pos: &[u8], out: &mut [i16]) -> Result<(), Fail> {
         let mut eq1 = 0usize;
         let mut gt1 = 0usize;
+        let Some(ctxs) = self.cabac.state.get_mut(base..base + 10) else { return Ok(()) };
+        let mut e = self.cabac.engine;
         for &p in pos.iter().rev() {
-            let ctx0 = base + if gt1 != 0 { 0 } else { (1 + eq1).min(4) };
+            let ctx0 = if gt1 != 0 { 0 } else { (1 + eq1).min(4) };
             let mut abs_minus1 = 0u32;
-            if self.d(r, ctx0) == 1 {
-                let ctxn = base + 5 + gt1.min(4 - usize::from(chroma_dc));
+            if e.decision(r, &mut ctxs[ctx0]) == 1 {
+                let ctxn = 5 + gt1.min(4 - usize::from(chroma_dc));
                 abs_minus1 = 1;
-                while abs_minus1 < 14 && self.d(r, ctxn) == 1 {
+                while abs_minus1 < 14 && e.decision(r, &mut ctxs[ctxn]) == 1 {
                     abs_minus1 += 1;
                 }
                 if abs_minus1 == 14 {
-                    abs_minus1 += self.exp_golomb(r, 0, "coeff_abs_level_minus1")?;
+                    abs_minus1 += exp_golomb(&mut e, r, 0, "coeff_abs_level_minus1")?;
                 }
             }
             let level = (abs_minus1 + 1).min(i16::MAX as u32) as i16;
-            let negative = self.cabac.bypass(r) == 1;
-            put(usize::from(p), if negative { -level } else { level });
+            let negative = e.bypass(r) == 1;
+            if let Some(o) = out.get_mut(usize::from(p)) {
+                *o = if negative { -level } else { level };
+            }
             if level == 1 {
                 eq1 += 1;
             } else {
                 gt1 += 1;
             }
         }
+        self.cabac.engine = e;
         Ok(())
     }
+}
 
-    /// The k-th order Exp-Golomb suffix of UEGk, in bypass bins (9.3.2.3).
-    fn exp_golomb(&mut self, r: &mut BitReader, mut k: u32, element: &'static str) -> Result<u32, Fail> {
-        let mut v = 0u32;
-        while self.cabac.bypass(r) == 1 {
-            v = v.wrapping_add(1 << k);
-            k += 1;
-            if k > 24 {
-                return Err(Box::new(ErrorKind::OutOfRange { element, value: i64::from(k) }));
-            }
+/// The k-th order Exp-Golomb suffix of UEGk, in bypass bins (9.3.2.3).
+fn exp_golomb(e: &mut Engine, r: &mut BitReader, mut k: u32, element: &'static str) -> Result<u32, Fail> {
+    let mut v = 0u32;
+    while e.bypass(r) == 1 {
+        v = v.wrapping_add(1 << k);
+        k += 1;
+        if k > 24 {
+            return Err(Box::new(ErrorKind::OutOfRange { element, value: i64::from(k) }));
         }
-        while k > 0 {
-            k -= 1;
-            v = v.wrapping_add(self.cabac.bypass(r) << k);
-        }
-        Ok(v)
     }
+    while k > 0 {
+        k -= 1;
+        v = v.wrapping_add(e.bypass(r) << k);
+    }
+    Ok(v)
 }
 
 /// ref_idx, mvd and sub_mb_type in CABAC, with the neighbourhood their contexts need
@@ -554,7 +559,7 @@ struct CabacInter<'m, 'c, 'r, 'a> {
 }
 
 impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
-    fn new(m: &'m mut MbCabac<'c>, r: &'r mut BitReader<'a>, pic: &Picture, addr: u32, n: Neighbours) -> Self {
+    fn new(m: &'m mut MbCabac<'c>, r: &'r mut BitReader<'a>, pic: &Picture, addr: u32, n: Neighbours, lists: usize) -> Self {
         let mut s = CabacInter { m, r, ref_gt0: [[[false; 5]; 5]; 2], mvd: [[[[0; 2]; 5]; 5]; 2] };
         let w = pic.mb_width as usize;
         let stride = pic.stride4();
@@ -564,7 +569,7 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
                 || (m.kind == MbKind::B && m.mb_type == 0)
                 || (m.direct8x8 >> ((y / 2) * 2 + x / 2)) & 1 != 0
         };
-        for l in 0..2 {
+        for l in 0..lists {
             for k in 0..4 {
                 if n.a {
                     let (x, y) = (mb_x * 4 - 1, mb_y * 4 + k);
@@ -665,7 +670,7 @@ impl InterSyntax for CabacInter<'_, '_, '_, '_> {
                     abs += 1;
                 }
                 if abs == 9 {
-                    abs += m.exp_golomb(r, 3, "mvd")?;
+                    abs += exp_golomb(&mut m.cabac.engine, r, 3, "mvd")?;
                 }
             }
             let v = abs.min(1 << 16) as i32;
