@@ -175,6 +175,40 @@ def gen_mb_types():
     write("mb_types.rs", out)
 
 
+def gen_cabac():
+    out = [HEADER.format("cabac_engine.json, cabac_context_init.json, cabac_ctxIdxInc_8x8.json"),
+           "//! CABAC tables (H.264 9.3): engine state tables and context initialisation.\n"]
+    e = load("cabac_engine.json")
+    rows = ["[" + ", ".join(str(v) for v in r) + "]" for r in e["rangeTabLPS"]]
+    assert len(rows) == 64
+    out.append("/// Table 9-44, rangeTabLPS[pStateIdx][qCodIRangeIdx].\npub static RANGE_TAB_LPS: [[u8; 4]; 64] = [\n    "
+               + ",\n    ".join(rows) + ",\n];\n")
+    out.append(arr("TRANS_IDX_LPS", "u8", e["transIdxLPS"], "Table 9-45, transIdxLPS[pStateIdx]."))
+    out.append(arr("TRANS_IDX_MPS", "u8", e["transIdxMPS"], "Table 9-45, transIdxMPS[pStateIdx]."))
+    ci = load("cabac_context_init.json")
+    mn = ci["mn"]
+    assert len(mn) == 1024
+    # Frame coding of 4:2:0 uses ctxIdx 0..459 (and 1012..1023, 8x8 transform of Cb/Cr in
+    # 4:4:4, which is out of scope). Cells without a value become (0, 0): never used.
+    cols = []
+    for col in range(4):
+        items = []
+        for ctx in range(460):
+            cell = mn[ctx][col]
+            m, n = cell if cell is not None else (0, 0)
+            assert -128 <= m <= 127 and -128 <= n <= 127
+            items.append(f"({m}, {n})")
+        cols.append("    [\n        " + ",\n        ".join(", ".join(items[i:i + 8]) for i in range(0, 460, 8)) + ",\n    ]")
+    out.append("/// Tables 9-12 .. 9-33, (m, n) for ctxIdx 0..460: [I slices, cabac_init_idc 0, 1, 2].\n"
+               "pub static CONTEXT_INIT: [[(i8, i8); 460]; 4] = [\n" + ",\n".join(cols) + ",\n];\n")
+    c8 = load("cabac_ctxIdxInc_8x8.json")
+    out.append(arr("SIG_COEFF_8X8_FRAME", "u8", c8["significant_coeff_flag_frame"],
+                   "Table 9-43, ctxIdxInc of significant_coeff_flag in 8x8 blocks (frame coded), by levelListIdx."))
+    out.append(arr("LAST_COEFF_8X8", "u8", c8["last_significant_coeff_flag"],
+                   "Table 9-43, ctxIdxInc of last_significant_coeff_flag in 8x8 blocks, by levelListIdx."))
+    write("cabac.rs", out)
+
+
 def write(name, parts):
     path = os.path.join(OUT, name)
     with open(path, "w") as f:
@@ -187,3 +221,4 @@ if __name__ == "__main__":
     gen_cavlc()
     gen_misc()
     gen_mb_types()
+    gen_cabac()
