@@ -350,7 +350,7 @@ impl Sps {
     fn check_limits(&self) -> Result<(), ErrorKind> {
         let w = u64::from(self.pic_width_in_mbs_minus1) + 1;
         let h = u64::from(self.pic_height_in_map_units_minus1) + 1;
-        let mbs = w * h * if self.frame_mbs_only_flag { 1 } else { 2 };
+        let mbs = w.saturating_mul(h).saturating_mul(if self.frame_mbs_only_flag { 1 } else { 2 });
         if w > 1024 || h > 1024 || mbs > u64::from(MAX_FRAME_SIZE_MBS) {
             return Err(ErrorKind::LimitExceeded { what: "picture size in macroblocks", value: mbs, limit: u64::from(MAX_FRAME_SIZE_MBS) });
         }
