@@ -49,15 +49,34 @@ def write(path, data):
         f.write(data)
 
 
-# Prefixes of the `slice` target, in selector order: SPS, PPS, then the first picture's
-# IDR slices (the target uses them when the selector asks for it).
+# Prefixes of the `slice` target, in selector order: SPS, PPS, then the reference
+# pictures (the target uses them when the selector asks for it): the first picture's IDR
+# slices, or for streams with B slices every slice before the first B slice.
 PREFIXES = [
     ("ba_mw_d", os.path.join(conf, "BA_MW_D.264"), True),
     ("high_cavlc_8x8", os.path.join(streams, "high_cavlc_8x8.264"), True),
     ("mr2_tandberg_e", os.path.join(conf, "MR2_TANDBERG_E.264"), True),
     ("base_slices4", os.path.join(streams, "base_slices4.264"), True),
     ("cvpcmnl1_sva_c", os.path.join(conf, "CVPCMNL1_SVA_C.264"), False),  # IDR too big
+    ("main_cavlc_b2", os.path.join(streams, "main_cavlc_b2.264"), True),
+    ("high_cavlc_b3_temporal", os.path.join(streams, "high_cavlc_b3_temporal.264"), True),
 ]
+
+
+def slice_type(u):
+    """slice_type % 5 of a slice NAL unit (0 P, 1 B, 2 I)."""
+    b = unescape(u[1:])
+    bits = "".join(f"{x:08b}" for x in b[:16])
+    p = 0
+    vals = []
+    for _ in range(2):
+        z = 0
+        while bits[p] == "0":
+            z += 1
+            p += 1
+        vals.append((1 << z) - 1 + int(bits[p + 1 : p + 1 + z] or "0", 2))
+        p += 1 + z
+    return vals[1] % 5
 
 slice_seeds = []
 for sel, (name, path, with_idr) in enumerate(PREFIXES):
@@ -67,13 +86,17 @@ for sel, (name, path, with_idr) in enumerate(PREFIXES):
     first_idr = next(i for i, u in enumerate(us) if u[0] & 31 == 5)
     idr = []
     i = first_idr
-    while i < len(us) and us[i][0] & 31 == 5:
-        idr.append(us[i])
+    has_b = any(u[0] & 31 == 1 and slice_type(u) == 1 for u in us)
+    while i < len(us) and (us[i][0] & 31 == 5 or (has_b and not (us[i][0] & 31 == 1 and slice_type(us[i]) == 1))):
+        if us[i][0] & 31 in (1, 5):
+            idr.append(us[i])
         i += 1
     write(os.path.join(here, "prefix", name + ".ps"), annexb([sps, pps]))
     write(os.path.join(here, "prefix", name + ".idr"), annexb(idr if with_idr else []))
     # Slice seeds: a few small slices after the IDR (P / non-IDR I), and the IDR itself.
     slices = [u for u in us[i:] if u[0] & 31 in (1, 5)]
+    if has_b:
+        slices = [u for u in slices if slice_type(u) == 1]
     small = sorted(slices[:40], key=len)[:3]
     if not with_idr:
         # I_PCM slices are ~100 KB: keep the head of one (its first macroblocks parse,

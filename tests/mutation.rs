@@ -32,7 +32,17 @@ const SHARED_STREAMS: &[&str] = &[
     "MIDR_MW_D.264",
     "NRF_MW_E.264",
 ];
-const LOCAL_STREAMS: &[&str] = &["high_cavlc_8x8.264", "base_slices4.264", "base_ref4.264", "main_cavlc_pskip.264"];
+const LOCAL_STREAMS: &[&str] = &[
+    "high_cavlc_8x8.264",
+    "base_slices4.264",
+    "base_ref4.264",
+    "main_cavlc_pskip.264",
+    // B slices (spatial / temporal direct) and CABAC.
+    "main_cavlc_b2.264",
+    "high_cavlc_b3_temporal.264",
+    "high_cabac_8x8.264",
+    "high_direct_spatial.264",
+];
 
 /// xorshift64*: small, deterministic, no dependency.
 struct Rng(u64);
@@ -270,7 +280,9 @@ fn mutated_streams_never_panic_hang_or_explode() {
             base.errors,
             base.elapsed
         );
+        assert!(base.pictures > 0, "{name}: the unmutated stream gives no picture");
     }
+    let (mut pictures, mut errors) = (0u64, 0u64);
 
     for i in 0..total {
         let (name, original) = &streams[i as usize % streams.len()];
@@ -299,6 +311,8 @@ fn mutated_streams_never_panic_hang_or_explode() {
                 panic!("{}", save(&format!("panic ({msg})")));
             }
         };
+        pictures += r.pictures;
+        errors += r.errors;
         if r.elapsed > slowest.0 {
             slowest = (r.elapsed, what.clone());
         }
@@ -310,5 +324,10 @@ fn mutated_streams_never_panic_hang_or_explode() {
             save(&format!("{} pictures from {slices} slice NAL units", r.pictures))
         );
     }
-    eprintln!("{total} mutated runs in {:?}; slowest {:?}: {}", started.elapsed(), slowest.0, slowest.1);
+    eprintln!(
+        "{total} mutated runs in {:?}: {pictures} pictures, {errors} errors; slowest {:?}: {}",
+        started.elapsed(),
+        slowest.0,
+        slowest.1
+    );
 }

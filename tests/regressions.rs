@@ -222,3 +222,28 @@ fn pictures_above_the_size_limit_are_refused() {
     assert_eq!(pictures, 0);
     assert!(errors >= 1);
 }
+
+/// fuzz/artifacts/param_sets/crash-* (minimized: 21 bytes, below): an SPS with
+/// frame_mbs_only_flag 0 and pic_width_in_mbs_minus1 / pic_height_in_map_units_minus1 near
+/// 2^32 overflowed `w * h * 2` in `Sps::check_limits` (u64) before the size was checked:
+/// "attempt to multiply with overflow" wherever overflow checks are on (`cargo test`'s
+/// test profile, the fuzz build). Release builds wrapped and then refused the size anyway.
+#[test]
+fn sps_picture_size_overflows_before_the_limit_check() {
+    use gopwatch::h264::sps::Sps;
+    let _g = serial();
+    // As found by the param_sets target: [SPS length][SPS RBSP][PPS RBSP].
+    let found: &[u8] = &[
+        0xff, 0xff, 0x16, 0x5d, 0xc0, 0x00, 0x00, 0x00, 0x5b, 0x5b, 0x16, 0x2d, 0x00, 0x00, 0x00, 0x00,
+        0xff, 0x01, 0x00, 0x00, 0x02,
+    ];
+    assert!(Sps::parse(&found[1..]).is_err());
+    // The same by construction: Baseline, POC type 2, both sizes 2^32 - 2, fields allowed.
+    let mut b = Bits::default();
+    b.u(8, 66).u(8, 0).u(8, 52).ue(0).ue(0).ue(2).ue(1).u(1, 0);
+    b.ue(u64::from(u32::MAX) - 1).ue(u64::from(u32::MAX) - 1).u(1, 0).u(1, 0).u(1, 1).u(1, 0).u(1, 0);
+    let nal = b.nal(0x67);
+    assert!(Sps::parse(&nal[5..]).is_err());
+    let (pictures, errors) = decode(&nal);
+    assert_eq!((pictures, errors), (0, 1));
+}

@@ -3,7 +3,8 @@
 //! those parameter sets, through the Pipeline.
 //!
 //! Input: [selector][slice NAL unit, header byte included, escaped].
-//! selector % 5 picks the stream; bit 0x10: decode the stream's first IDR picture first;
+//! (selector & 15) % 7 picks the stream; bit 0x10: decode the stream's reference pictures first
+//! (its first IDR picture, or every picture before the first B slice);
 //! bit 0x20: feed the Pipeline the input alone (no parameter sets).
 #![no_main]
 
@@ -12,12 +13,14 @@ use gopwatch::h264::{Decoder, Output, Picture};
 use gopwatch::source::file::{Event, Pipeline};
 use libfuzzer_sys::fuzz_target;
 
-const PREFIXES: [(&[u8], &[u8]); 5] = [
+const PREFIXES: [(&[u8], &[u8]); 7] = [
     (include_bytes!("../prefix/ba_mw_d.ps"), include_bytes!("../prefix/ba_mw_d.idr")),
     (include_bytes!("../prefix/high_cavlc_8x8.ps"), include_bytes!("../prefix/high_cavlc_8x8.idr")),
     (include_bytes!("../prefix/mr2_tandberg_e.ps"), include_bytes!("../prefix/mr2_tandberg_e.idr")),
     (include_bytes!("../prefix/base_slices4.ps"), include_bytes!("../prefix/base_slices4.idr")),
     (include_bytes!("../prefix/cvpcmnl1_sva_c.ps"), include_bytes!("../prefix/cvpcmnl1_sva_c.idr")),
+    (include_bytes!("../prefix/main_cavlc_b2.ps"), include_bytes!("../prefix/main_cavlc_b2.idr")),
+    (include_bytes!("../prefix/high_cavlc_b3_temporal.ps"), include_bytes!("../prefix/high_cavlc_b3_temporal.idr")),
 ];
 
 fn check_picture(p: &Picture) {
@@ -36,6 +39,14 @@ fn feed(d: &mut Decoder, annexb: &[u8], pictures: &mut u64) {
     }
 }
 
+fn count_units(annexb: &[u8]) -> u64 {
+    let mut n = 0;
+    let mut s = AnnexBSplitter::new();
+    s.push(annexb, |_| n += 1);
+    s.finish(|_| n += 1);
+    n
+}
+
 fn decode(d: &mut Decoder, nal: NalRef<'_>, pictures: &mut u64) {
     let mut done = Vec::new();
     d.decode_nal(nal, &mut |o| match o {
@@ -51,7 +62,7 @@ fn decode(d: &mut Decoder, nal: NalRef<'_>, pictures: &mut u64) {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, slice)) = data.split_first() else { return };
-    let (ps, idr) = PREFIXES[usize::from(sel) % PREFIXES.len()];
+    let (ps, idr) = PREFIXES[usize::from(sel & 0x0f) % PREFIXES.len()];
     let with_idr = sel & 0x10 != 0;
 
     // Decoder: parameter sets, [IDR picture], the slice.
@@ -69,8 +80,9 @@ fuzz_target!(|data: &[u8]| {
         }
     });
     pictures += done.len() as u64;
-    // One picture per slice at most (the IDR picture may have several slices).
-    assert!(pictures <= 1 + u64::from(with_idr), "{pictures} pictures from one slice");
+    // One picture per slice at most.
+    let prefix_pictures = if with_idr { 1 + count_units(idr) } else { 0 };
+    assert!(pictures <= 1 + prefix_pictures, "{pictures} pictures from one slice");
 
     // Pipeline: [parameter sets, IDR,] start code, the input as an Annex-B stream.
     let mut p = Pipeline::new();
