@@ -17,25 +17,48 @@ pub struct DirectCtx<'a> {
     pub lists: &'a [Vec<Option<RefFrame>>; 2],
 }
 
-/// The co-located block's vector and reference (8.4.1.2.1): (mvCol, refIdxCol, the id of
-/// the picture it refers to). Intra (or missing) co-located blocks give refIdxCol -1.
-fn colocated(col: Option<&Picture>, mb_addr: usize, x4: usize, y4: usize, inference: bool) -> ([i16; 2], i8, u64) {
-    let Some(col) = col else { return ([0, 0], -1, NO_REF) };
-    let (xc, yc) = if inference { (if x4 >= 2 { 3 } else { 0 }, if y4 >= 2 { 3 } else { 0 }) } else { (x4, y4) };
-    let Some(mb) = col.mbs.get(mb_addr) else { return ([0, 0], -1, NO_REF) };
+/// The co-located blocks' vectors and references (8.4.1.2.1) for the 16 4x4 blocks of
+/// macroblock `mb_addr`: (mvCol, refIdxCol, the id of the picture it refers to, resolved
+/// only when `with_ids`). Intra (or missing) co-located blocks give refIdxCol -1. With
+/// direct_8x8_inference_flag each 8x8 quadrant takes its corner block.
+fn colocated(col: Option<&Picture>, mb_addr: usize, inference: bool, with_ids: bool, out: &mut [([i16; 2], i8, u64); 16]) {
+    *out = [([0, 0], -1, NO_REF); 16];
+    let Some(col) = col else { return };
+    let Some(mb) = col.mbs.get(mb_addr) else { return };
     if !mb.is_decoded() || mb.kind.is_intra() {
-        return ([0, 0], -1, NO_REF);
+        return;
     }
     let w = col.mb_width as usize;
-    let i = ((mb_addr / w) * 4 + yc) * col.stride4() + (mb_addr % w) * 4 + xc;
-    let list = if col.ref_idx[0].get(i).is_some_and(|&r| r >= 0) { 0 } else { 1 };
-    let (Some(&r), Some(&mv)) = (col.ref_idx[list].get(i), col.mv[list].get(i)) else { return ([0, 0], -1, NO_REF) };
-    if r < 0 {
-        return ([0, 0], -1, NO_REF);
-    }
+    let base = (mb_addr / w) * 4 * col.stride4() + (mb_addr % w) * 4;
     let slice = (mb.slice_num as usize).wrapping_sub(1);
-    let id = col.ref_ids.get(slice).and_then(|l| l[list].get(r as usize)).copied().unwrap_or(NO_REF);
-    (mv, r, id)
+    let at = |x: usize, y: usize| {
+        let i = base + y * col.stride4() + x;
+        let list = if col.ref_idx[0].get(i).is_some_and(|&r| r >= 0) { 0 } else { 1 };
+        match (col.ref_idx[list].get(i), col.mv[list].get(i)) {
+            (Some(&r), Some(&mv)) if r >= 0 => {
+                let id = if with_ids {
+                    col.ref_ids.get(slice).and_then(|l| l[list].get(r as usize)).copied().unwrap_or(NO_REF)
+                } else {
+                    NO_REF
+                };
+                (mv, r, id)
+            }
+            _ => ([0, 0], -1, NO_REF),
+        }
+    };
+    if inference {
+        for q in 0..4 {
+            let (x8, y8) = ((q & 1) * 2, (q >> 1) * 2);
+            let v = at(if x8 > 0 { 3 } else { 0 }, if y8 > 0 { 3 } else { 0 });
+            for blk in [0, 1, 4, 5] {
+                out[y8 * 4 + x8 + blk] = v;
+            }
+        }
+    } else {
+        for (blk, o) in out.iter_mut().enumerate() {
+            *o = at(blk % 4, blk / 4);
+        }
+    }
 }
 
 /// MinPositive (8-190).
@@ -63,15 +86,15 @@ pub fn direct_motion(ctx: &DirectCtx, caches: &[MvCache; 2], mb_addr: usize, out
             }
         }
         let direct_zero = ref_idx[0] < 0 && ref_idx[1] < 0;
+        if direct_zero {
+            *out = [[(0, [0, 0]); 16]; 2];
+            return;
+        }
         let l1_short = l1.is_some_and(|r| !r.long_term);
+        let mut cols = [([0i16; 2], -1i8, NO_REF); 16];
+        colocated(col, mb_addr, ctx.direct_8x8_inference, false, &mut cols);
         for blk in 0..16 {
-            let (x4, y4) = (blk % 4, blk / 4);
-            if direct_zero {
-                out[0][blk] = (0, [0, 0]);
-                out[1][blk] = (0, [0, 0]);
-                continue;
-            }
-            let (mv_col, ref_col, _) = colocated(col, mb_addr, x4, y4, ctx.direct_8x8_inference);
+            let (mv_col, ref_col, _) = cols[blk];
             let col_zero = l1_short && ref_col == 0 && (-1..=1).contains(&mv_col[0]) && (-1..=1).contains(&mv_col[1]);
             for l in 0..2 {
                 out[l][blk] = if ref_idx[l] < 0 {
@@ -86,9 +109,10 @@ pub fn direct_motion(ctx: &DirectCtx, caches: &[MvCache; 2], mb_addr: usize, out
         return;
     }
     let poc1 = l1.map_or(0, |r| r.poc);
+    let mut cols = [([0i16; 2], -1i8, NO_REF); 16];
+    colocated(col, mb_addr, ctx.direct_8x8_inference, true, &mut cols);
     for blk in 0..16 {
-        let (x4, y4) = (blk % 4, blk / 4);
-        let (mv_col, ref_col, ref_id) = colocated(col, mb_addr, x4, y4, ctx.direct_8x8_inference);
+        let (mv_col, ref_col, ref_id) = cols[blk];
         // refIdxL0 = MapColToList0(refIdxCol): the lowest index of that picture in list 0.
         let ref0 = if ref_col < 0 {
             0
