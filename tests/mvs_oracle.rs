@@ -349,3 +349,35 @@ fn svc_enhancement_units_are_skipped() {
     let o = ours(&shared_streams().join("sps_subsetsps_bothVUI.264"));
     assert!(o.types.is_empty() && o.errors.is_empty());
 }
+
+/// The command itself: `gopwatch mvs --grid 8` (the CSV users get) equals ffmpeg's vectors on
+/// P-only streams (no B_8x8 export quirk), with cropping, CABAC and I_PCM among them.
+#[test]
+fn cli_mvs_grid8_matches_ffmpeg() {
+    let x = x264_streams();
+    let s = shared_streams();
+    for stream in [x.join("base_426x240.264"), x.join("main_cabac_nob.264"), s.join("CVFC1_Sony_C.jsv"), s.join("MR2_TANDBERG_E.264")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gopwatch"))
+            .args(["mvs", "--grid", "8"])
+            .arg(&stream)
+            .output()
+            .expect("run gopwatch");
+        assert!(out.status.success(), "{}: {}", stream.display(), String::from_utf8_lossy(&out.stderr));
+        let csv = String::from_utf8(out.stdout).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("frame,poc,type,list,x,y,mv_x,mv_y,ref_idx"));
+        let mut ours = BTreeMap::new();
+        let mut types = BTreeMap::new();
+        for line in lines {
+            let f: Vec<&str> = line.split(',').collect();
+            let n = |i: usize| f[i].parse::<i64>().unwrap();
+            ours.insert((n(0) as u64, n(3) as u8, n(4) as u32, n(5) as u32), (n(6) as i32, n(7) as i32));
+            types.insert(n(0) as u64, f[2].chars().next().unwrap());
+        }
+        let (theirs, their_types) = oracle(&stream);
+        assert_eq!(ours, theirs, "{}", stream.display());
+        for (frame, t) in types {
+            assert_eq!(Some(&t), their_types.get(frame as usize), "{} frame {frame}", stream.display());
+        }
+    }
+}
