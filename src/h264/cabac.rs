@@ -8,16 +8,28 @@ use super::tables::cabac::{CONTEXT_INIT, RANGE_TAB_LPS, TRANS_IDX_LPS, TRANS_IDX
 /// Context variables used by progressive 4:2:0 frames: ctxIdx 0..460.
 pub const NUM_CTX: usize = 460;
 
-/// Table 9-45 as one transition per (pStateIdx << 1 | valMPS, bin was LPS), with the
-/// valMPS flip of an LPS in state 0.
-static NEXT_STATE: [[u8; 2]; 128] = {
-    let mut t = [[0u8; 2]; 128];
+/// Table 9-45 as one transition per index (pStateIdx << 1 | valMPS) << 1 | (bin was LPS),
+/// with the valMPS flip of an LPS in state 0. Flat and power-of-two sized, so that a masked
+/// index needs no bounds check.
+static NEXT_STATE: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut s = 0;
     while s < 128 {
         let (p, mps) = (s >> 1, (s & 1) as u8);
-        t[s][0] = (TRANS_IDX_MPS[p] << 1) | mps;
-        t[s][1] = (TRANS_IDX_LPS[p] << 1) | (mps ^ (p == 0) as u8);
+        t[s << 1] = (TRANS_IDX_MPS[p] << 1) | mps;
+        t[(s << 1) | 1] = (TRANS_IDX_LPS[p] << 1) | (mps ^ (p == 0) as u8);
         s += 1;
+    }
+    t
+};
+
+/// Table 9-44 by qCodIRangeIdx << 7 | (pStateIdx << 1 | valMPS), flat like NEXT_STATE.
+static LPS_RANGE: [u8; 512] = {
+    let mut t = [0u8; 512];
+    let mut i = 0;
+    while i < 512 {
+        t[i] = RANGE_TAB_LPS[(i & 127) >> 1][i >> 7];
+        i += 1;
     }
     t
 };
@@ -61,14 +73,14 @@ impl Engine {
     #[inline(always)]
     pub fn decision(&mut self, r: &mut BitReader, s: &mut u8) -> u32 {
         let st = usize::from(*s) & 127;
-        let lps = u32::from(RANGE_TAB_LPS[st >> 1][((self.range >> 6) & 3) as usize]);
+        let lps = u32::from(LPS_RANGE[((((self.range >> 6) & 3) as usize) << 7) | st]);
         let rmps = self.range - lps;
         let scaled = rmps << PRELOAD;
         let is_lps = u32::from(self.value >= scaled);
         let mask = 0u32.wrapping_sub(is_lps);
         self.value -= scaled & mask;
         self.range = rmps ^ ((rmps ^ lps) & mask);
-        *s = NEXT_STATE[st][is_lps as usize];
+        *s = NEXT_STATE[((st << 1) | is_lps as usize) & 255];
         self.renorm(r);
         (st as u32 & 1) ^ is_lps
     }
