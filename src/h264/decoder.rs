@@ -225,7 +225,8 @@ impl Decoder {
             self.finish_picture(out);
             self.start_picture(&sps, &hdr);
         }
-        let cur = self.cur.as_mut().expect("picture started above");
+        // start_picture above always leaves a current picture.
+        let Some(cur) = self.cur.as_mut() else { return Ok(()) };
         cur.has_p |= hdr.slice_type == SliceType::P;
         cur.has_b |= hdr.slice_type == SliceType::B;
         cur.pic.slices += 1;
