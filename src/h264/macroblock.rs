@@ -60,9 +60,10 @@ pub fn decode_slice_cavlc(
             }
             for _ in 0..run {
                 if ctx.hdr.slice_type == SliceType::B {
-                    decode_b_skip(pic, ctx, scratch, addr, qp).map_err(|e| (e, addr))?;
+                    let n = neighbours(pic, addr, ctx.slice_num);
+                    decode_b_skip(pic, ctx, scratch, addr, n, qp).map_err(|e| (e, addr))?;
                 } else {
-                    decode_p_skip(pic, ctx, scratch, addr, qp);
+                    decode_p_skip(pic, ctx, addr, neighbours(pic, addr, ctx.slice_num), qp);
                 }
                 addr += 1;
             }
@@ -95,10 +96,9 @@ pub(super) fn neighbours(pic: &Picture, addr: u32, slice_num: u32) -> Neighbours
     }
 }
 
-pub(super) fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, qp: i32) {
-    let n = neighbours(pic, addr, ctx.slice_num);
+/// P_Skip (8.4.1.1): ref_idx 0 and the predicted vector, no syntax.
+pub(super) fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, addr: u32, n: Neighbours, qp: i32) {
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
-    let _ = scratch;
     let mv = p_skip_mv(pic, x, y, n);
     fill_mb(pic, 0, x, y, 0, mv);
     pic.mbs[addr as usize] = Macroblock {
@@ -109,8 +109,15 @@ pub(super) fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbS
     };
 }
 
-pub(super) fn decode_b_skip(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, qp: i32) -> Result<(), Fail> {
-    let n = neighbours(pic, addr, ctx.slice_num);
+/// B_Skip: direct prediction, no syntax.
+pub(super) fn decode_b_skip(
+    pic: &mut Picture,
+    ctx: &SliceCtx,
+    scratch: &mut MbScratch,
+    addr: u32,
+    n: Neighbours,
+    qp: i32,
+) -> Result<(), Fail> {
     let mut mb = Macroblock { kind: MbKind::BSkip, slice_num: ctx.slice_num, qp: qp as u8, ..Macroblock::default() };
     // No syntax is read for B_Skip.
     let mut none = BitReader::new(&[]);

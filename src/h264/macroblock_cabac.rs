@@ -44,9 +44,9 @@ pub fn decode_slice_cabac(
         let skip = ctx.hdr.slice_type != SliceType::I && m.mb_skip_flag(r, pic, ctx, addr, n);
         if skip {
             if ctx.hdr.slice_type == SliceType::B {
-                decode_b_skip(pic, ctx, scratch, addr, m.qp).map_err(|e| fail(e, addr))?;
+                decode_b_skip(pic, ctx, scratch, addr, n, m.qp).map_err(|e| fail(e, addr))?;
             } else {
-                decode_p_skip(pic, ctx, scratch, addr, m.qp);
+                decode_p_skip(pic, ctx, addr, n, m.qp);
             }
             m.last_dqp_nonzero = false;
             store_mvd(pic, mb_x, mb_y, &[[[[0; 2]; 5]; 5]; 2]);
