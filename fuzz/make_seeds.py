@@ -60,6 +60,10 @@ PREFIXES = [
     ("cvpcmnl1_sva_c", os.path.join(conf, "CVPCMNL1_SVA_C.264"), False),  # IDR too big
     ("main_cavlc_b2", os.path.join(streams, "main_cavlc_b2.264"), True),
     ("high_cavlc_b3_temporal", os.path.join(streams, "high_cavlc_b3_temporal.264"), True),
+    # CABAC.
+    ("main_cabac_nob", os.path.join(streams, "main_cabac_nob.264"), True),
+    ("high_b3_pyrnormal", os.path.join(streams, "high_b3_pyrnormal.264"), True),
+    ("qcif_2p_i_allipcm", os.path.join(conf, "QCIF_2P_I_allIPCM.264"), True),  # I_PCM IDR, 38 KB
 ]
 
 
@@ -106,6 +110,9 @@ for sel, (name, path, with_idr) in enumerate(PREFIXES):
         slice_seeds.append((f"{name}_p{k}", bytes([sel | 0x10]) + s))
     if with_idr and len(idr[0]) < 8000:
         slice_seeds.append((f"{name}_idr", bytes([sel]) + idr[0]))
+    elif with_idr:
+        # Big (I_PCM) IDR slice: keep its head as a seed without the prefix pictures.
+        slice_seeds.append((f"{name}_idr", bytes([sel]) + idr[0][:4000]))
 for n, d in slice_seeds:
     write(os.path.join(here, "seeds", "slice", n), d)
 

@@ -3,7 +3,7 @@
 //! those parameter sets, through the Pipeline.
 //!
 //! Input: [selector][slice NAL unit, header byte included, escaped].
-//! (selector & 15) % 7 picks the stream; bit 0x10: decode the stream's reference pictures first
+//! (selector & 15) % 10 picks the stream; bit 0x10: decode the stream's reference pictures first
 //! (its first IDR picture, or every picture before the first B slice);
 //! bit 0x20: feed the Pipeline the input alone (no parameter sets).
 #![no_main]
@@ -13,7 +13,7 @@ use gopwatch::h264::{Decoder, Output, Picture};
 use gopwatch::source::file::{Event, Pipeline};
 use libfuzzer_sys::fuzz_target;
 
-const PREFIXES: [(&[u8], &[u8]); 7] = [
+const PREFIXES: [(&[u8], &[u8]); 10] = [
     (include_bytes!("../prefix/ba_mw_d.ps"), include_bytes!("../prefix/ba_mw_d.idr")),
     (include_bytes!("../prefix/high_cavlc_8x8.ps"), include_bytes!("../prefix/high_cavlc_8x8.idr")),
     (include_bytes!("../prefix/mr2_tandberg_e.ps"), include_bytes!("../prefix/mr2_tandberg_e.idr")),
@@ -21,6 +21,10 @@ const PREFIXES: [(&[u8], &[u8]); 7] = [
     (include_bytes!("../prefix/cvpcmnl1_sva_c.ps"), include_bytes!("../prefix/cvpcmnl1_sva_c.idr")),
     (include_bytes!("../prefix/main_cavlc_b2.ps"), include_bytes!("../prefix/main_cavlc_b2.idr")),
     (include_bytes!("../prefix/high_cavlc_b3_temporal.ps"), include_bytes!("../prefix/high_cavlc_b3_temporal.idr")),
+    // CABAC: Main P only; High B pyramid with 8x8 transform; I_PCM.
+    (include_bytes!("../prefix/main_cabac_nob.ps"), include_bytes!("../prefix/main_cabac_nob.idr")),
+    (include_bytes!("../prefix/high_b3_pyrnormal.ps"), include_bytes!("../prefix/high_b3_pyrnormal.idr")),
+    (include_bytes!("../prefix/qcif_2p_i_allipcm.ps"), include_bytes!("../prefix/qcif_2p_i_allipcm.idr")),
 ];
 
 fn check_picture(p: &Picture) {
