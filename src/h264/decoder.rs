@@ -31,7 +31,7 @@ struct Current {
     first: SliceHeader,
     has_p: bool,
     has_b: bool,
-    /// A slice with nal_ref_idc != 0 was decoded (the picture is a reference).
+    /// The first slice carries memory_management_control_operation 5.
     mmco5: bool,
 }
 
