@@ -32,11 +32,6 @@ impl<'a> BitReader<'a> {
         BitReader { data, next: 0, cache: 0, avail: 0, end }
     }
 
-    /// A reader over all the bits of `data`, with no trailing stop bit (e.g. SEI payloads).
-    pub fn new_raw(data: &'a [u8]) -> Self {
-        BitReader { data, next: 0, cache: 0, avail: 0, end: data.len() * 8 }
-    }
-
     /// Tops the cache up to at least 56 valid bits.
     #[inline(always)]
     fn refill(&mut self) {
@@ -216,11 +211,6 @@ impl<'a> BitReader<'a> {
     #[inline(always)]
     pub fn position(&self) -> usize {
         self.next * 8 - self.avail as usize
-    }
-
-    /// Bits of payload left before the stop bit (0 once past it).
-    pub fn bits_left(&self) -> usize {
-        self.end.saturating_sub(self.position())
     }
 }
 

@@ -131,21 +131,11 @@ impl MvCache {
         }
         median(a, b, c, ref_idx)
     }
-
-    /// The P_Skip motion vector (8.4.1.1), ref_idx 0.
-    pub fn p_skip(&self) -> [i16; 2] {
-        let a = self.at(-1, 0);
-        let b = self.at(0, -1);
-        if a.0 == REF_NA || b.0 == REF_NA || (a.0 == 0 && a.1 == [0, 0]) || (b.0 == 0 && b.1 == [0, 0]) {
-            return [0, 0];
-        }
-        self.predict(0, 0, 4, 0, Shape::Other)
-    }
 }
 
-/// The P_Skip motion vector of macroblock (mb_x, mb_y) read straight from the picture
-/// (8.4.1.1 with 8.4.1.3 for a 16x16 partition, ref_idx 0): the same result as
-/// `MvCache::p_skip`, without building the cache, for long runs of skipped macroblocks.
+/// The P_Skip motion vector of macroblock (mb_x, mb_y) (8.4.1.1 with 8.4.1.3 for a 16x16
+/// partition, ref_idx 0), read straight from the picture: no cache is built for the long
+/// runs of skipped macroblocks.
 pub fn p_skip_mv(pic: &Picture, mb_x: usize, mb_y: usize, n: Neighbours) -> [i16; 2] {
     if !n.a || !n.b {
         return [0, 0];
