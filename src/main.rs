@@ -41,6 +41,10 @@ enum Cmd {
     Scan {
         /// Annex-B H.264 file (.264/.h264), FIFO, or - for stdin.
         file: PathBuf,
+        /// Also print, per picture in output order, a digest of everything parsed
+        /// (macroblock syntax, motion field, residual levels): equal digests, equal parses.
+        #[arg(long)]
+        digest: bool,
     },
 }
 
@@ -153,11 +157,14 @@ fn mvs(file: &Path, grid: Grid, output: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn scan(file: &Path) -> Result<()> {
+fn scan(file: &Path, digest: bool) -> Result<()> {
     let start = Instant::now();
     let mut mbs = 0u64;
-    let (_, s) = run_stream(file, open(file)?, |_, p| {
+    let (_, s) = run_stream(file, open(file)?, |i, p| {
         mbs += p.decoded_mbs() as u64;
+        if digest {
+            println!("picture {i} {} {:016x}", p.picture_type.letter(), p.digest());
+        }
         Ok(())
     })?;
     let secs = start.elapsed().as_secs_f64();
@@ -230,7 +237,7 @@ fn main() {
             let file = file.clone().unwrap_or_else(|| PathBuf::from(DEMO_NAME));
             mvs(&file, *grid, output.as_deref())
         }
-        Cmd::Scan { file } => scan(file),
+        Cmd::Scan { file, digest } => scan(file, *digest),
     };
     if let Err(e) = r {
         // A closed pipe (e.g. `| head`) is not an error for the user.
