@@ -34,6 +34,22 @@ static LPS_RANGE: [u8; 512] = {
     t
 };
 
+/// Renormalisation shift (9.3.3.2.2) per codIRange < 512: the shifts that bring it to at
+/// least 256. A table, because the generic x86-64 target has no lzcnt.
+static NORM_SHIFT: [u8; 512] = {
+    let mut t = [0u8; 512];
+    let mut i = 1;
+    while i < 512 {
+        let mut n = 0;
+        while (i << n) < 256 {
+            n += 1;
+        }
+        t[i] = n;
+        i += 1;
+    }
+    t
+};
+
 /// Bits loaded ahead of the arithmetic decoder at a time.
 const PRELOAD: u32 = 16;
 
@@ -61,7 +77,7 @@ impl Engine {
 
     #[inline(always)]
     fn renorm(&mut self, r: &mut BitReader) {
-        let n = self.range.leading_zeros().saturating_sub(23);
+        let n = u32::from(NORM_SHIFT[self.range as usize & 511]);
         self.range <<= n;
         self.value <<= n;
         self.avail -= n as i32;
@@ -72,32 +88,36 @@ impl Engine {
     /// without branches on the decoded bin (they would be unpredictable).
     #[inline(always)]
     pub fn decision(&mut self, r: &mut BitReader, s: &mut u8) -> u32 {
-        let st = usize::from(*s) & 127;
-        let lps = u32::from(LPS_RANGE[((((self.range >> 6) & 3) as usize) << 7) | st]);
+        let st = usize::from(*s & 127);
+        // (codIRange >> 6) & 3 is qCodIRangeIdx; codIRange < 512.
+        let lps = u32::from(LPS_RANGE[((self.range as usize & 0xc0) << 1) | st]);
         let rmps = self.range - lps;
         let scaled = rmps << PRELOAD;
-        let is_lps = u32::from(self.value >= scaled);
-        let mask = 0u32.wrapping_sub(is_lps);
-        self.value -= scaled & mask;
-        self.range = rmps ^ ((rmps ^ lps) & mask);
-        *s = NEXT_STATE[((st << 1) | is_lps as usize) & 255];
+        let is_lps = self.value >= scaled;
+        self.value -= scaled & 0u32.wrapping_sub(u32::from(is_lps));
+        self.range = if is_lps { lps } else { rmps };
+        *s = NEXT_STATE[(st << 1) | usize::from(is_lps)];
         self.renorm(r);
-        (st as u32 & 1) ^ is_lps
+        (st as u32 & 1) ^ u32::from(is_lps)
     }
 
     /// DecodeBypass (9.3.3.2.3).
     #[inline(always)]
     pub fn bypass(&mut self, r: &mut BitReader) -> u32 {
+        self.bypass_mask(r) & 1
+    }
+
+    /// DecodeBypass as a mask: all ones for 1, 0 for 0, without a branch (for signs, which
+    /// are unpredictable): `(x ^ m) - m` negates x when the bin is 1.
+    #[inline(always)]
+    pub fn bypass_mask(&mut self, r: &mut BitReader) -> u32 {
         self.value <<= 1;
         self.avail -= 1;
         self.refill(r);
         let scaled = self.range << PRELOAD;
-        if self.value >= scaled {
-            self.value -= scaled;
-            1
-        } else {
-            0
-        }
+        let mask = 0u32.wrapping_sub(u32::from(self.value >= scaled));
+        self.value -= scaled & mask;
+        mask
     }
 }
 

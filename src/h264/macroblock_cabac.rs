@@ -369,7 +369,7 @@ impl MbCabac<'_> {
         if mb.kind == MbKind::I16x16 {
             let is_dc = |m: &Macroblock| m.kind == MbKind::I16x16 && m.coded_dc & 1 != 0;
             let inc = outer(a, &is_dc) + 2 * outer(b, &is_dc);
-            if self.block(r, &mut levels[LUMA_DC], 0, inc, 0, 16)? > 0 {
+            if self.block::<0>(r, &mut levels[LUMA_DC], inc)? > 0 {
                 mb.coded_dc |= 1;
             }
         }
@@ -397,8 +397,11 @@ impl MbCabac<'_> {
                 }
                 let ca = if x > 0 { usize::from(tc[y * 4 + x - 1] > 0) } else { outer(a, &|m| m.total_coeff[y * 4 + 3] > 0) };
                 let cb = if y > 0 { usize::from(tc[(y - 1) * 4 + x] > 0) } else { outer(b, &|m| m.total_coeff[12 + x] > 0) };
-                let (cat, max) = if mb.kind == MbKind::I16x16 { (1, 15) } else { (2, 16) };
-                tc[y * 4 + x] = self.block(r, &mut levels[blk], cat, ca + 2 * cb, 16 - max, max)?;
+                tc[y * 4 + x] = if mb.kind == MbKind::I16x16 {
+                    self.block::<1>(r, &mut levels[blk], ca + 2 * cb)?
+                } else {
+                    self.block::<2>(r, &mut levels[blk], ca + 2 * cb)?
+                };
             }
         }
         if !chroma {
@@ -409,7 +412,7 @@ impl MbCabac<'_> {
             for c in 0..2 {
                 let dc = |m: &Macroblock| m.cbp >> 4 != 0 && m.coded_dc & (2 << c) != 0;
                 let inc = outer(a, &dc) + 2 * outer(b, &dc);
-                if self.block(r, &mut levels[CHROMA_DC + c], 3, inc, 0, 4)? > 0 {
+                if self.block::<3>(r, &mut levels[CHROMA_DC + c], inc)? > 0 {
                     mb.coded_dc |= 2 << c;
                 }
             }
@@ -424,110 +427,132 @@ impl MbCabac<'_> {
                 }
                 let ca = if x > 0 { usize::from(tc[base + blk - 1] > 0) } else { outer(a, &|m| m.total_coeff[base + blk + 1] > 0) };
                 let cb = if y > 0 { usize::from(tc[base + blk - 2] > 0) } else { outer(b, &|m| m.total_coeff[base + blk + 2] > 0) };
-                tc[base + blk] = self.block(r, &mut levels[CHROMA_AC + c * 4 + blk], 4, ca + 2 * cb, 1, 15)?;
+                tc[base + blk] = self.block::<4>(r, &mut levels[CHROMA_AC + c * 4 + blk], ca + 2 * cb)?;
             }
         }
         Ok(())
     }
 
-    /// residual_block_cabac() of ctxBlockCat 0..4 (7.3.5.3.3, 9.3.3.1.3): coded_block_flag,
-    /// the significance map and the levels, stored from `levels[first]`. Returns the number
-    /// of non-zero levels.
-    fn block(&mut self, r: &mut BitReader, levels: &mut [i16; 16], cat: usize, cbf_inc: usize, first: usize, max: usize) -> Result<u8, Fail> {
+    /// residual_block_cabac() of ctxBlockCat `CAT` 0..=4 (7.3.5.3.3, 9.3.3.1.3):
+    /// coded_block_flag, the significance map and the levels, stored from entry
+    /// startIdx (1 for the AC blocks). Returns the number of non-zero levels.
+    #[inline(always)]
+    fn block<const CAT: usize>(&mut self, r: &mut BitReader, levels: &mut [i16; 16], cbf_inc: usize) -> Result<u8, Fail> {
+        // Per ctxBlockCat: ctxIdxBlockCatOffset of coded_block_flag, of the significance
+        // map and of coeff_abs_level_minus1 (Table 9-40); maxNumCoeff; startIdx.
         const CBF: [usize; 5] = [0, 4, 8, 12, 16];
         const SIG: [usize; 5] = [0, 15, 29, 44, 47];
         const ABS: [usize; 5] = [0, 10, 20, 30, 39];
-        if self.d(r, 85 + CBF[cat] + cbf_inc) == 0 {
+        const MAX: [usize; 5] = [16, 15, 16, 4, 15];
+        let (max, first) = (MAX[CAT], usize::from(CAT == 1 || CAT == 4));
+        let st = &mut self.cabac.state;
+        let mut e = self.cabac.engine;
+        if e.decision(r, &mut st[85 + CBF[CAT] + (cbf_inc & 3)]) == 0 {
+            self.cabac.engine = e;
             return Ok(0);
         }
+        let (sig, last) = (105 + SIG[CAT], 166 + SIG[CAT]);
         let mut pos = [0u8; 16];
         let mut count = 0;
-        let mut last_seen = false;
-        let mut e = self.cabac.engine;
-        let (sig, rest) = self.cabac.state.split_at_mut(166);
-        let (sig, last) = (&mut sig[105 + SIG[cat]..], &mut rest[SIG[cat]..]);
-        for i in 0..max - 1 {
-            let inc = if cat == 3 { i.min(2) } else { i };
-            if e.decision(r, &mut sig[inc]) == 1 {
-                pos[count] = i as u8;
+        let mut i = 0;
+        loop {
+            if i == max - 1 {
+                // The last position is significant when no earlier one was the last.
+                pos[count & 15] = i as u8;
                 count += 1;
-                if e.decision(r, &mut last[inc]) == 1 {
-                    last_seen = true;
+                break;
+            }
+            let inc = if CAT == 3 { i.min(2) } else { i };
+            if e.decision(r, &mut st[sig + (inc & 15)]) == 1 {
+                pos[count & 15] = i as u8;
+                count += 1;
+                if e.decision(r, &mut st[last + (inc & 15)]) == 1 {
                     break;
                 }
             }
-        }
-        self.cabac.engine = e;
-        if !last_seen {
-            pos[count] = (max - 1) as u8;
-            count += 1;
+            i += 1;
         }
         *levels = [0; 16];
-        self.levels(r, 227 + ABS[cat], cat == 3, &pos[..count], &mut levels[first..])?;
-        Ok(count as u8)
+        let res = coeff_levels(&mut e, r, st, 227 + ABS[CAT], CAT == 3, &pos[..count], |p, v| levels[(first + p) & 15] = v);
+        self.cabac.engine = e;
+        res.map(|()| count as u8)
     }
 
-    /// An 8x8 block (ctxBlockCat 5): no coded_block_flag in 4:2:0 (inferred 1).
+    /// An 8x8 block (ctxBlockCat 5, frame coding): no coded_block_flag in 4:2:0 (inferred
+    /// 1); significance contexts from Table 9-43.
     fn block8x8(&mut self, r: &mut BitReader, levels: &mut [i16]) -> Result<u8, Fail> {
+        let Some(levels) = levels.first_chunk_mut::<64>() else { return Ok(0) };
+        let st = &mut self.cabac.state;
+        let mut e = self.cabac.engine;
         let mut pos = [0u8; 64];
         let mut count = 0;
-        let mut last_seen = false;
-        let mut e = self.cabac.engine;
-        let (sig, last) = self.cabac.state[402..].split_at_mut(15);
-        for i in 0..63 {
-            if e.decision(r, &mut sig[usize::from(SIG_COEFF_8X8_FRAME[i]) & 15]) == 1 {
-                pos[count] = i as u8;
+        let mut i = 0;
+        loop {
+            if i == 63 {
+                pos[count & 63] = 63;
                 count += 1;
-                if e.decision(r, &mut last[usize::from(LAST_COEFF_8X8[i]) & 15]) == 1 {
-                    last_seen = true;
+                break;
+            }
+            if e.decision(r, &mut st[402 + usize::from(SIG_COEFF_8X8_FRAME[i] & 15)]) == 1 {
+                pos[count & 63] = i as u8;
+                count += 1;
+                if e.decision(r, &mut st[417 + usize::from(LAST_COEFF_8X8[i] & 15)]) == 1 {
                     break;
                 }
             }
+            i += 1;
         }
+        *levels = [0; 64];
+        let res = coeff_levels(&mut e, r, st, 426, false, &pos[..count], |p, v| levels[p & 63] = v);
         self.cabac.engine = e;
-        if !last_seen {
-            pos[count] = 63;
-            count += 1;
-        }
-        levels.fill(0);
-        self.levels(r, 426, false, &pos[..count], levels)?;
-        Ok(count.min(255) as u8)
+        res.map(|()| count as u8)
     }
+}
 
-    /// coeff_abs_level_minus1 and coeff_sign_flag of the significant positions, in reverse
-    /// scanning order (9.3.2.3 UEG0, 9.3.3.1.3).
-    fn levels(&mut self, r: &mut BitReader, base: usize, chroma_dc: bool, pos: &[u8], out: &mut [i16]) -> Result<(), Fail> {
-        let mut eq1 = 0usize;
-        let mut gt1 = 0usize;
-        let Some(ctxs) = self.cabac.state.get_mut(base..base + 10) else { return Ok(()) };
-        let mut e = self.cabac.engine;
-        for &p in pos.iter().rev() {
-            let ctx0 = if gt1 != 0 { 0 } else { (1 + eq1).min(4) };
-            let mut abs_minus1 = 0u32;
-            if e.decision(r, &mut ctxs[ctx0]) == 1 {
-                let ctxn = 5 + gt1.min(4 - usize::from(chroma_dc));
-                abs_minus1 = 1;
-                while abs_minus1 < 14 && e.decision(r, &mut ctxs[ctxn]) == 1 {
-                    abs_minus1 += 1;
-                }
-                if abs_minus1 == 14 {
-                    abs_minus1 += exp_golomb(&mut e, r, 0, "coeff_abs_level_minus1")?;
-                }
+/// coeff_abs_level_minus1 and coeff_sign_flag of the significant positions `pos`, in
+/// reverse scanning order (9.3.2.3 UEG0, 9.3.3.1.3), each level given to `put`.
+///
+/// ctxIdxInc depends on numDecodAbsLevelEq1 / numDecodAbsLevelGt1 only through eight
+/// states (`node`): 0 (none decoded yet), 1..=3 (that many levels equal to 1, none greater;
+/// 3 stands for "3 or more"), 4..=7 (1, 2, 3, 4 or more levels greater than 1).
+#[inline(always)]
+fn coeff_levels(
+    e: &mut Engine,
+    r: &mut BitReader,
+    st: &mut [u8; super::cabac::NUM_CTX],
+    base: usize,
+    chroma_dc: bool,
+    pos: &[u8],
+    mut put: impl FnMut(usize, i16),
+) -> Result<(), Fail> {
+    // First bin: ctxIdxInc = numDecodAbsLevelGt1 != 0 ? 0 : Min(4, 1 + numDecodAbsLevelEq1).
+    const FIRST: [usize; 8] = [1, 2, 3, 4, 0, 0, 0, 0];
+    // Other bins: 5 + Min(4 - (ctxBlockCat == 3), numDecodAbsLevelGt1).
+    const REST: [[usize; 8]; 2] = [[5, 5, 5, 5, 6, 7, 8, 9], [5, 5, 5, 5, 6, 7, 8, 8]];
+    const AFTER_EQ1: [usize; 8] = [1, 2, 3, 3, 4, 5, 6, 7];
+    const AFTER_GT1: [usize; 8] = [4, 4, 4, 4, 5, 6, 7, 7];
+    let rest = &REST[usize::from(chroma_dc)];
+    let mut node = 0;
+    for &p in pos.iter().rev() {
+        let mut level = 1u32;
+        if e.decision(r, &mut st[base + FIRST[node & 7]]) == 0 {
+            node = AFTER_EQ1[node & 7];
+        } else {
+            let ctx = &mut st[base + rest[node & 7]];
+            level = 2;
+            while level < 15 && e.decision(r, ctx) == 1 {
+                level += 1;
             }
-            let level = (abs_minus1 + 1).min(i16::MAX as u32) as i16;
-            let negative = e.bypass(r) == 1;
-            if let Some(o) = out.get_mut(usize::from(p)) {
-                *o = if negative { -level } else { level };
+            if level == 15 {
+                level = level.saturating_add(exp_golomb(e, r, 0, "coeff_abs_level_minus1")?);
             }
-            if level == 1 {
-                eq1 += 1;
-            } else {
-                gt1 += 1;
-            }
+            node = AFTER_GT1[node & 7];
         }
-        self.cabac.engine = e;
-        Ok(())
+        let m = e.bypass_mask(r);
+        let v = level.min(i16::MAX as u32);
+        put(usize::from(p), ((v ^ m).wrapping_sub(m)) as i16);
     }
+    Ok(())
 }
 
 /// The k-th order Exp-Golomb suffix of UEGk, in bypass bins (9.3.2.3).
