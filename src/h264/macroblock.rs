@@ -60,10 +60,10 @@ pub fn decode_slice_cavlc(
             }
             for _ in 0..run {
                 if ctx.hdr.slice_type == SliceType::B {
-                    let n = neighbours(pic, addr, ctx.slice_num);
+                    let n = neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice);
                     decode_b_skip(pic, ctx, scratch, addr, n, qp).map_err(|e| (e, addr))?;
                 } else {
-                    decode_p_skip(pic, ctx, addr, neighbours(pic, addr, ctx.slice_num), qp);
+                    decode_p_skip(pic, ctx, addr, neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice), qp);
                 }
                 addr += 1;
             }
@@ -83,16 +83,17 @@ pub fn decode_slice_cavlc(
 }
 
 /// Neighbour availability of macroblock `addr` (6.4.9): inside the picture and in the
-/// same slice (hence already decoded).
-pub(super) fn neighbours(pic: &Picture, addr: u32, slice_num: u32) -> Neighbours {
-    let w = pic.mb_width;
-    let (x, y) = (addr % w, addr / w);
-    let same = |a: u32| pic.mbs.get(a as usize).is_some_and(|m| m.is_decoded() && m.slice_num == slice_num);
+/// same slice. Without FMO (refused) a slice is a run of consecutive addresses from
+/// first_mb_in_slice, so a neighbour (always at a lower address) is in the slice exactly
+/// when its address is at least `first_mb`.
+pub(super) fn neighbours(mb_width: u32, addr: u32, first_mb: u32) -> Neighbours {
+    let (x, y) = (addr % mb_width, addr / mb_width);
+    let in_slice = |d: u32| addr - d >= first_mb;
     Neighbours {
-        a: x > 0 && same(addr - 1),
-        b: y > 0 && same(addr - w),
-        c: y > 0 && x + 1 < w && same(addr - w + 1),
-        d: x > 0 && y > 0 && same(addr - w - 1),
+        a: x > 0 && in_slice(1),
+        b: y > 0 && in_slice(mb_width),
+        c: y > 0 && x + 1 < mb_width && in_slice(mb_width - 1),
+        d: x > 0 && y > 0 && in_slice(mb_width + 1),
     }
 }
 
@@ -154,7 +155,7 @@ fn macroblock_layer(
     qp: &mut i32,
 ) -> Result<(), Fail> {
     let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
-    let n = neighbours(pic, addr, ctx.slice_num);
+    let n = neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice);
     let chroma = ctx.sps.chroma_array_type() != 0;
     let mut mb = Macroblock { slice_num: ctx.slice_num, ..Macroblock::default() };
     let (max, first_intra) = match ctx.hdr.slice_type {

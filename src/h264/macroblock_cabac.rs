@@ -39,8 +39,7 @@ pub fn decode_slice_cabac(
     cabac.init_engine(r);
     let mut m = MbCabac { cabac, qp: slice_qp, last_dqp_nonzero: false };
     loop {
-        let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
-        let n = neighbours(pic, addr, ctx.slice_num);
+        let n = neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice);
         let skip = ctx.hdr.slice_type != SliceType::I && m.mb_skip_flag(r, pic, ctx, addr, n);
         if skip {
             if ctx.hdr.slice_type == SliceType::B {
@@ -49,7 +48,6 @@ pub fn decode_slice_cabac(
                 decode_p_skip(pic, ctx, addr, n, m.qp);
             }
             m.last_dqp_nonzero = false;
-            store_mvd(pic, mb_x, mb_y, &[[[[0; 2]; 5]; 5]; 2]);
         } else {
             m.macroblock_layer(r, pic, ctx, scratch, addr, n).map_err(|e| fail(e, addr))?;
         }
@@ -69,7 +67,8 @@ pub fn decode_slice_cabac(
     }
 }
 
-/// Writes the |mvd| of a macroblock (inside of the CABAC neighbourhood arrays).
+/// Writes the |mvd| of an inter macroblock that is not skipped (inside of the CABAC
+/// neighbourhood arrays). Skipped and intra macroblocks write nothing: readers take 0.
 fn store_mvd(pic: &mut Picture, mb_x: usize, mb_y: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2]) {
     let stride = pic.stride4();
     for (l, grid) in mvd.iter().enumerate() {
@@ -208,7 +207,6 @@ impl MbCabac<'_> {
         let (intra, t) = self.mb_type(r, pic, ctx, addr, n);
         let (a, b) = ab(pic, addr, n);
         let (a, b) = (a.copied(), b.copied());
-        let mut mvd = [[[[0u8; 2]; 5]; 5]; 2];
         if intra {
             if t == 25 {
                 // I_PCM: the samples follow the arithmetic code, then the engine restarts.
@@ -216,7 +214,6 @@ impl MbCabac<'_> {
                 super::macroblock::decode_pcm(r, pic, mb, addr, self.qp, chroma)?;
                 self.cabac.init_engine(r);
                 self.last_dqp_nonzero = false;
-                store_mvd(pic, mb_x, mb_y, &mvd);
                 return Ok(());
             }
             mb.mb_type = t;
@@ -257,9 +254,9 @@ impl MbCabac<'_> {
             let lists = if ctx.hdr.slice_type == SliceType::B { 2 } else { 1 };
             let mut syn = CabacInter::new(self, r, pic, addr, n, lists);
             inter_pred(&mut syn, pic, ctx, scratch, &mut mb, addr, n)?;
-            mvd = syn.mvd;
+            let mvd = syn.mvd;
+            store_mvd(pic, mb_x, mb_y, &mvd);
         }
-        store_mvd(pic, mb_x, mb_y, &mvd);
         if mb.kind != MbKind::I16x16 {
             mb.cbp = self.coded_block_pattern(r, a, b, chroma);
             if mb.cbp & 15 != 0 && ctx.pps.transform_8x8_mode_flag && !intra && no_sub_8x8_smaller(&mb, ctx.sps) {
@@ -594,24 +591,24 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
                 || (m.kind == MbKind::B && m.mb_type == 0)
                 || (m.direct8x8 >> ((y / 2) * 2 + x / 2)) & 1 != 0
         };
+        // Only inter macroblocks that are not skipped have stored mvd / refIdx > 0 syntax.
+        let coded_inter = |m: &&Macroblock| matches!(m.kind, MbKind::P | MbKind::B);
         for l in 0..lists {
             for k in 0..4 {
                 if n.a {
                     let (x, y) = (mb_x * 4 - 1, mb_y * 4 + k);
-                    if let Some(m) = pic.mbs.get(addr as usize - 1) {
+                    if let Some(m) = pic.mbs.get(addr as usize - 1).filter(coded_inter) {
                         let i = y * stride + x;
-                        s.ref_gt0[l][k + 1][0] = !m.kind.is_intra()
-                            && !direct_at(m, 3, k)
+                        s.ref_gt0[l][k + 1][0] = !direct_at(m, 3, k)
                             && pic.ref_idx[l].get(i).is_some_and(|&r| r > 0);
                         s.mvd[l][k + 1][0] = pic.mvd[l].get(i).copied().unwrap_or([0, 0]);
                     }
                 }
                 if n.b {
                     let (x, y) = (mb_x * 4 + k, mb_y * 4 - 1);
-                    if let Some(m) = pic.mbs.get(addr as usize - w) {
+                    if let Some(m) = pic.mbs.get(addr as usize - w).filter(coded_inter) {
                         let i = y * stride + x;
-                        s.ref_gt0[l][0][k + 1] = !m.kind.is_intra()
-                            && !direct_at(m, k, 3)
+                        s.ref_gt0[l][0][k + 1] = !direct_at(m, k, 3)
                             && pic.ref_idx[l].get(i).is_some_and(|&r| r > 0);
                         s.mvd[l][0][k + 1] = pic.mvd[l].get(i).copied().unwrap_or([0, 0]);
                     }

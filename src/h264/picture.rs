@@ -108,7 +108,10 @@ impl Picture {
         self.mb_height = sps.mb_height();
         self.crop = sps.crop_rect();
         let mbs = (self.mb_width * self.mb_height) as usize;
-        self.mbs.clear();
+        // Filling in place (a memset: the default is all zero bytes) instead of clear +
+        // resize, which writes field by field.
+        self.mbs.truncate(mbs);
+        self.mbs.fill(Macroblock::default());
         self.mbs.resize(mbs, Macroblock::default());
         // Every decoded macroblock writes its list-0 vectors and ref_idx; list 1 is reset
         // here and written only by B slices. Entries of macroblocks that were not decoded are
