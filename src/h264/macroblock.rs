@@ -263,6 +263,7 @@ pub(super) fn decode_pcm(
     mb.qp = qp as u8;
     mb.total_coeff = [16; 24];
     mb.coded_dc = 7;
+    mb.coded = !0;
     mb.cbp = 0x2f;
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
     set_unused_list(pic, 0, x, y);

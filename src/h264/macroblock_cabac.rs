@@ -9,7 +9,7 @@ use super::macroblock::{
     decode_b_skip, decode_p_skip, inter_pred, neighbours, no_sub_8x8_smaller, set_unused_list, InterSyntax,
     MbScratch, SliceCtx,
 };
-use super::mb::{blk_xy, Macroblock, MbKind};
+use super::mb::{blk_xy, Macroblock, MbKind, CODED_CB_DC, CODED_LUMA_DC};
 use super::mvpred::Neighbours;
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC};
 use super::slice::SliceType;
@@ -338,7 +338,8 @@ impl MbCabac<'_> {
         Ok(v)
     }
 
-    /// residual() in CABAC mode (7.3.5.3) for 4:2:0 / monochrome.
+    /// residual() in CABAC mode (7.3.5.3) for 4:2:0 / monochrome. Sets the levels, TotalCoeff
+    /// and `Macroblock::coded` (the coded_block_flag bits that later macroblocks' contexts use).
     #[allow(clippy::too_many_arguments)]
     fn residual(
         &mut self,
@@ -350,83 +351,83 @@ impl MbCabac<'_> {
         b: Option<Macroblock>,
         chroma: bool,
     ) -> Result<(), Fail> {
-        let intra = mb.kind.is_intra();
+        // condTermFlagN of coded_block_flag (9.3.3.1.1.9) for every block of neighbour N at
+        // once: an unavailable N counts as coded for intra macroblocks only, an I_PCM one is
+        // all ones and a skipped one all zeros (as stored).
+        let outer = |m: Option<Macroblock>| m.map_or(if mb.kind.is_intra() { !0 } else { 0 }, |m| m.coded);
+        let (left, top) = (outer(a), outer(b));
         let levels = &mut pic.coeffs[addr as usize];
-        let tc = &mut mb.total_coeff;
-        // condTermFlagN of coded_block_flag for a block of the neighbouring macroblock N
-        // (9.3.3.1.1.9): `coded` says whether N's block is coded, when N is an ordinary one.
-        let outer = |m: Option<Macroblock>, coded: &dyn Fn(&Macroblock) -> bool| -> usize {
-            match m {
-                None => usize::from(intra),
-                Some(m) if m.kind == MbKind::IPcm => 1,
-                Some(m) if m.kind.is_skip() => 0,
-                Some(m) => usize::from(coded(&m)),
-            }
-        };
+        let mut coded = 0u32;
+        // ctxIdxInc = condTermFlagA + 2 * condTermFlagB, from the bit of block A (left) and
+        // block B (above) in `coded` or in the neighbour's mask.
+        let inc = |a: (u32, u32), b: (u32, u32)| ((a.0 >> a.1) & 1) as usize + 2 * ((b.0 >> b.1) & 1) as usize;
         if mb.kind == MbKind::I16x16 {
-            let is_dc = |m: &Macroblock| m.kind == MbKind::I16x16 && m.coded_dc & 1 != 0;
-            let inc = outer(a, &is_dc) + 2 * outer(b, &is_dc);
-            if self.block::<0>(r, &mut levels[LUMA_DC], inc)? > 0 {
+            let i = inc((left, CODED_LUMA_DC), (top, CODED_LUMA_DC));
+            if self.block::<0>(r, &mut levels[LUMA_DC], i)? > 0 {
+                coded |= 1 << CODED_LUMA_DC;
                 mb.coded_dc |= 1;
             }
         }
+        let tc = &mut mb.total_coeff;
         let cbp_l = mb.cbp & 15;
-        for i8x8 in 0..4 {
-            let coded = cbp_l & (1 << i8x8) != 0;
-            if mb.transform_size_8x8_flag {
-                let mut n = 0;
-                if coded {
-                    let block = levels[i8x8 * 4..i8x8 * 4 + 4].as_flattened_mut();
-                    n = self.block8x8(r, block)?;
-                }
-                for i4x4 in 0..4 {
-                    let (x, y) = blk_xy(i8x8 * 4 + i4x4);
-                    tc[y * 4 + x] = n;
-                }
+        for blk in 0..16 {
+            let (x, y) = blk_xy(blk);
+            let bit = (y * 4 + x) as u32;
+            if cbp_l & (1 << (blk / 4)) == 0 {
+                tc[bit as usize] = 0;
                 continue;
             }
-            for i4x4 in 0..4 {
-                let blk = i8x8 * 4 + i4x4;
-                let (x, y) = blk_xy(blk);
-                if !coded {
-                    tc[y * 4 + x] = 0;
+            let n = if mb.transform_size_8x8_flag {
+                if blk % 4 != 0 {
+                    // The four 4x4 blocks of an 8x8 block share its count (block 0's).
+                    let (x0, y0) = blk_xy(blk & !3);
+                    tc[bit as usize] = tc[y0 * 4 + x0];
+                    coded |= u32::from(tc[bit as usize] > 0) << bit;
                     continue;
                 }
-                let ca = if x > 0 { usize::from(tc[y * 4 + x - 1] > 0) } else { outer(a, &|m| m.total_coeff[y * 4 + 3] > 0) };
-                let cb = if y > 0 { usize::from(tc[(y - 1) * 4 + x] > 0) } else { outer(b, &|m| m.total_coeff[12 + x] > 0) };
-                tc[y * 4 + x] = if mb.kind == MbKind::I16x16 {
-                    self.block::<1>(r, &mut levels[blk], ca + 2 * cb)?
+                let block = levels[blk..blk + 4].as_flattened_mut();
+                self.block8x8(r, block)?
+            } else {
+                let ab = if x > 0 { (coded, bit - 1) } else { (left, bit + 3) };
+                let bb = if y > 0 { (coded, bit - 4) } else { (top, bit + 12) };
+                let i = inc(ab, bb);
+                if mb.kind == MbKind::I16x16 {
+                    self.block::<1>(r, &mut levels[blk], i)?
                 } else {
-                    self.block::<2>(r, &mut levels[blk], ca + 2 * cb)?
-                };
+                    self.block::<2>(r, &mut levels[blk], i)?
+                }
+            };
+            tc[bit as usize] = n;
+            coded |= u32::from(n > 0) << bit;
+        }
+        if chroma {
+            let cbp_c = mb.cbp >> 4;
+            if cbp_c != 0 {
+                for c in 0..2 {
+                    let dc = CODED_CB_DC + c as u32;
+                    if self.block::<3>(r, &mut levels[CHROMA_DC + c], inc((left, dc), (top, dc)))? > 0 {
+                        coded |= 1 << dc;
+                        mb.coded_dc |= 2 << c;
+                    }
+                }
             }
-        }
-        if !chroma {
-            return Ok(());
-        }
-        let cbp_c = mb.cbp >> 4;
-        if cbp_c & 3 != 0 {
             for c in 0..2 {
-                let dc = |m: &Macroblock| m.cbp >> 4 != 0 && m.coded_dc & (2 << c) != 0;
-                let inc = outer(a, &dc) + 2 * outer(b, &dc);
-                if self.block::<3>(r, &mut levels[CHROMA_DC + c], inc)? > 0 {
-                    mb.coded_dc |= 2 << c;
+                for blk in 0..4 {
+                    let (x, y) = (blk & 1, blk >> 1);
+                    let bit = (16 + 4 * c + blk) as u32;
+                    if cbp_c & 2 == 0 {
+                        tc[bit as usize] = 0;
+                        continue;
+                    }
+                    let ab = if x > 0 { (coded, bit - 1) } else { (left, bit + 1) };
+                    let bb = if y > 0 { (coded, bit - 2) } else { (top, bit + 2) };
+                    let n = self.block::<4>(r, &mut levels[CHROMA_AC + c * 4 + blk], inc(ab, bb))?;
+                    tc[bit as usize] = n;
+                    coded |= u32::from(n > 0) << bit;
                 }
             }
         }
-        for c in 0..2 {
-            let base = 16 + 4 * c;
-            for blk in 0..4 {
-                let (x, y) = (blk & 1, blk >> 1);
-                if cbp_c & 2 == 0 {
-                    tc[base + blk] = 0;
-                    continue;
-                }
-                let ca = if x > 0 { usize::from(tc[base + blk - 1] > 0) } else { outer(a, &|m| m.total_coeff[base + blk + 1] > 0) };
-                let cb = if y > 0 { usize::from(tc[base + blk - 2] > 0) } else { outer(b, &|m| m.total_coeff[base + blk + 2] > 0) };
-                tc[base + blk] = self.block::<4>(r, &mut levels[CHROMA_AC + c * 4 + blk], ca + 2 * cb)?;
-            }
-        }
+        mb.coded = coded;
         Ok(())
     }
 
