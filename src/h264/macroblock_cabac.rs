@@ -81,6 +81,23 @@ fn store_mvd(pic: &mut Picture, mb_x: usize, mb_y: usize, mvd: &[[[[u8; 2]; 5]; 
     }
 }
 
+/// What the contexts of a macroblock's syntax need from a neighbour: a small copy, taken
+/// once per macroblock while the picture is borrowed mutably.
+#[derive(Clone, Copy)]
+struct Nb {
+    kind: MbKind,
+    cbp: u8,
+    t8: bool,
+    chroma_pred: u8,
+    coded: u32,
+}
+
+impl Nb {
+    fn of(m: &Macroblock) -> Nb {
+        Nb { kind: m.kind, cbp: m.cbp, t8: m.transform_size_8x8_flag, chroma_pred: m.intra_chroma_pred_mode, coded: m.coded }
+    }
+}
+
 struct MbCabac<'c> {
     cabac: &'c mut Cabac,
     /// QPY of the previous macroblock (QPY,PRED).
@@ -206,7 +223,7 @@ impl MbCabac<'_> {
         let mut mb = Macroblock { slice_num: ctx.slice_num, ..Macroblock::default() };
         let (intra, t) = self.mb_type(r, pic, ctx, addr, n);
         let (a, b) = ab(pic, addr, n);
-        let (a, b) = (a.copied(), b.copied());
+        let (a, b) = (a.map(Nb::of), b.map(Nb::of));
         if intra {
             if t == 25 {
                 // I_PCM: the samples follow the arithmetic code, then the engine restarts.
@@ -235,8 +252,8 @@ impl MbCabac<'_> {
                 mb.cbp = (cbp_c << 4) | cbp_l;
             }
             if chroma {
-                let cond = |m: Option<Macroblock>| {
-                    usize::from(m.is_some_and(|m| m.kind.is_intra() && m.kind != MbKind::IPcm && m.intra_chroma_pred_mode != 0))
+                let cond = |m: Option<Nb>| {
+                    usize::from(m.is_some_and(|m| m.kind.is_intra() && m.kind != MbKind::IPcm && m.chroma_pred != 0))
                 };
                 let mut v = 0;
                 if self.d(r, 64 + cond(a) + cond(b)) == 1 {
@@ -279,16 +296,16 @@ impl MbCabac<'_> {
     }
 
     /// transform_size_8x8_flag (9.3.3.1.1.10).
-    fn transform_size_8x8_flag(&mut self, r: &mut BitReader, a: Option<Macroblock>, b: Option<Macroblock>) -> bool {
-        let cond = |m: Option<Macroblock>| usize::from(m.is_some_and(|m| m.transform_size_8x8_flag));
+    fn transform_size_8x8_flag(&mut self, r: &mut BitReader, a: Option<Nb>, b: Option<Nb>) -> bool {
+        let cond = |m: Option<Nb>| usize::from(m.is_some_and(|m| m.t8));
         self.d(r, 399 + cond(a) + cond(b)) == 1
     }
 
     /// coded_block_pattern (9.3.2.6, 9.3.3.1.1.4).
-    fn coded_block_pattern(&mut self, r: &mut BitReader, a: Option<Macroblock>, b: Option<Macroblock>, chroma: bool) -> u8 {
+    fn coded_block_pattern(&mut self, r: &mut BitReader, a: Option<Nb>, b: Option<Nb>, chroma: bool) -> u8 {
         // condTermFlagN: 1 when the neighbouring 8x8 block is available, not I_PCM, and has
         // no coded luma (skipped macroblocks count as uncoded).
-        let outer = |m: Option<Macroblock>, b8: usize| match m {
+        let outer = |m: Option<Nb>, b8: usize| match m {
             None => 0,
             Some(m) if m.kind == MbKind::IPcm => 0,
             Some(m) if m.kind.is_skip() => 1,
@@ -304,7 +321,7 @@ impl MbCabac<'_> {
         if !chroma {
             return luma;
         }
-        let cc = |m: Option<Macroblock>, two: bool| match m {
+        let cc = |m: Option<Nb>, two: bool| match m {
             None => 0,
             Some(m) if m.kind == MbKind::IPcm => 1,
             Some(m) if m.kind.is_skip() => 0,
@@ -347,14 +364,14 @@ impl MbCabac<'_> {
         pic: &mut Picture,
         mb: &mut Macroblock,
         addr: u32,
-        a: Option<Macroblock>,
-        b: Option<Macroblock>,
+        a: Option<Nb>,
+        b: Option<Nb>,
         chroma: bool,
     ) -> Result<(), Fail> {
         // condTermFlagN of coded_block_flag (9.3.3.1.1.9) for every block of neighbour N at
         // once: an unavailable N counts as coded for intra macroblocks only, an I_PCM one is
         // all ones and a skipped one all zeros (as stored).
-        let outer = |m: Option<Macroblock>| m.map_or(if mb.kind.is_intra() { !0 } else { 0 }, |m| m.coded);
+        let outer = |m: Option<Nb>| m.map_or(if mb.kind.is_intra() { !0 } else { 0 }, |m| m.coded);
         let (left, top) = (outer(a), outer(b));
         let levels = &mut pic.coeffs[addr as usize];
         let mut coded = 0u32;
