@@ -69,10 +69,17 @@ impl Engine {
     #[inline(always)]
     fn refill(&mut self, r: &mut BitReader) {
         if self.avail < 0 {
-            self.value |= r.peek(PRELOAD) << (-self.avail);
-            r.consume(PRELOAD);
-            self.avail += PRELOAD as i32;
+            self.load(r);
         }
+    }
+
+    /// Out of line: taken once per PRELOAD bits, and the reader's code would crowd the
+    /// registers of the hot loops that inline `decision`.
+    #[inline(never)]
+    fn load(&mut self, r: &mut BitReader) {
+        self.value |= r.peek(PRELOAD) << (-self.avail);
+        r.consume(PRELOAD);
+        self.avail += PRELOAD as i32;
     }
 
     #[inline(always)]
