@@ -69,17 +69,19 @@ impl Engine {
     #[inline(always)]
     fn refill(&mut self, r: &mut BitReader) {
         if self.avail < 0 {
-            self.load(r);
+            *self = self.loaded(r);
         }
     }
 
     /// Out of line: taken once per PRELOAD bits, and the reader's code would crowd the
-    /// registers of the hot loops that inline `decision`.
+    /// registers of the hot loops that inline `decision`. By value, so that callers can
+    /// keep their engine in registers (a `&mut self` here would pin it to memory).
     #[inline(never)]
-    fn load(&mut self, r: &mut BitReader) {
+    fn loaded(mut self, r: &mut BitReader) -> Engine {
         self.value |= r.peek(PRELOAD) << (-self.avail);
         r.consume(PRELOAD);
         self.avail += PRELOAD as i32;
+        self
     }
 
     #[inline(always)]

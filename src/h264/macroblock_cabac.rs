@@ -559,7 +559,9 @@ fn coeff_levels(
                 level += 1;
             }
             if level == 15 {
-                level = level.saturating_add(exp_golomb(e, r, 0, "coeff_abs_level_minus1")?);
+                let (e2, suffix) = exp_golomb(*e, r, 0, "coeff_abs_level_minus1")?;
+                *e = e2;
+                level = level.saturating_add(suffix);
             }
             node = AFTER_GT1[node & 7];
         }
@@ -571,7 +573,9 @@ fn coeff_levels(
 }
 
 /// The k-th order Exp-Golomb suffix of UEGk, in bypass bins (9.3.2.3).
-fn exp_golomb(e: &mut Engine, r: &mut BitReader, mut k: u32, element: &'static str) -> Result<u32, Fail> {
+/// Takes and returns the engine by value, so that callers keep theirs in registers.
+#[inline(never)]
+fn exp_golomb(mut e: Engine, r: &mut BitReader, mut k: u32, element: &'static str) -> Result<(Engine, u32), Fail> {
     let mut v = 0u32;
     while e.bypass(r) == 1 {
         v = v.wrapping_add(1 << k);
@@ -584,7 +588,7 @@ fn exp_golomb(e: &mut Engine, r: &mut BitReader, mut k: u32, element: &'static s
         k -= 1;
         v = v.wrapping_add(e.bypass(r) << k);
     }
-    Ok(v)
+    Ok((e, v))
 }
 
 /// ref_idx, mvd and sub_mb_type in CABAC, with the neighbourhood their contexts need
@@ -710,7 +714,9 @@ impl InterSyntax for CabacInter<'_, '_, '_, '_> {
                     abs += 1;
                 }
                 if abs == 9 {
-                    abs += exp_golomb(&mut m.cabac.engine, r, 3, "mvd")?;
+                    let (e, suffix) = exp_golomb(m.cabac.engine, r, 3, "mvd")?;
+                    m.cabac.engine = e;
+                    abs += suffix;
                 }
             }
             let v = abs.min(1 << 16) as i32;
