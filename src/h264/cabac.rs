@@ -50,17 +50,26 @@ static NORM_SHIFT: [u8; 512] = {
     t
 };
 
-/// Bits loaded ahead of the arithmetic decoder at a time.
-const PRELOAD: u32 = 16;
+/// The register that holds codIOffset and the bits loaded ahead of it: as wide as the
+/// machine's, so that 64-bit targets load 32 bits at a time (armv7 16).
+#[cfg(target_pointer_width = "64")]
+type Word = u64;
+#[cfg(not(target_pointer_width = "64"))]
+type Word = u32;
+
+/// Position of codIOffset in `Engine::value`: the room for bits loaded ahead.
+const PRELOAD: u32 = Word::BITS - 16;
+/// Bits loaded at a time.
+const LOAD: u32 = Word::BITS / 2;
 
 /// The arithmetic decoder's registers. Small and `Copy`, so that hot loops can keep a
 /// local copy in machine registers and write it back once (`Cabac::engine`).
 #[derive(Clone, Copy, Debug)]
 pub struct Engine {
     range: u32,
-    /// codIOffset << PRELOAD, with the next stream bits (up to PRELOAD of them, `avail`)
+    /// codIOffset << PRELOAD, with the next stream bits (`avail` of them)
     /// below it: renormalisation shifts bits in without going back to the reader.
-    value: u32,
+    value: Word,
     /// Valid preloaded bits under codIOffset (may go negative before a refill).
     avail: i32,
 }
@@ -78,9 +87,10 @@ impl Engine {
     /// keep their engine in registers (a `&mut self` here would pin it to memory).
     #[inline(never)]
     fn loaded(mut self, r: &mut BitReader) -> Engine {
-        self.value |= r.peek(PRELOAD) << (-self.avail);
-        r.consume(PRELOAD);
-        self.avail += PRELOAD as i32;
+        // With avail < 0 the low -avail bits of codIOffset are missing too.
+        self.value |= Word::from(r.peek(LOAD)) << (PRELOAD as i32 - LOAD as i32 - self.avail);
+        r.consume(LOAD);
+        self.avail += LOAD as i32;
         self
     }
 
@@ -101,9 +111,9 @@ impl Engine {
         // (codIRange >> 6) & 3 is qCodIRangeIdx; codIRange < 512.
         let lps = u32::from(LPS_RANGE[((self.range as usize & 0xc0) << 1) | st]);
         let rmps = self.range - lps;
-        let scaled = rmps << PRELOAD;
+        let scaled = Word::from(rmps) << PRELOAD;
         let is_lps = self.value >= scaled;
-        self.value -= scaled & 0u32.wrapping_sub(u32::from(is_lps));
+        self.value -= scaled & (0 as Word).wrapping_sub(Word::from(is_lps));
         self.range = if is_lps { lps } else { rmps };
         *s = NEXT_STATE[(st << 1) | usize::from(is_lps)];
         self.renorm(r);
@@ -123,10 +133,10 @@ impl Engine {
         self.value <<= 1;
         self.avail -= 1;
         self.refill(r);
-        let scaled = self.range << PRELOAD;
-        let mask = 0u32.wrapping_sub(u32::from(self.value >= scaled));
-        self.value -= scaled & mask;
-        mask
+        let scaled = Word::from(self.range) << PRELOAD;
+        let one = self.value >= scaled;
+        self.value -= scaled & (0 as Word).wrapping_sub(Word::from(one));
+        0u32.wrapping_sub(u32::from(one))
     }
 }
 
@@ -155,8 +165,9 @@ impl Cabac {
 
     /// 9.3.1.2: initialisation of the decoding engine (9 bits, plus the preload).
     pub fn init_engine(&mut self, r: &mut BitReader) {
-        self.engine = Engine { range: 510, value: r.peek(9 + PRELOAD), avail: PRELOAD as i32 };
-        r.consume(9 + PRELOAD);
+        let offset = r.peek(9);
+        r.consume(9);
+        self.engine = Engine { range: 510, value: Word::from(offset) << PRELOAD, avail: 0 }.loaded(r);
     }
 
     /// The bit position of the arithmetic decoder in the reader (bits it has really used).
@@ -184,7 +195,7 @@ impl Cabac {
     pub fn terminate(&mut self, r: &mut BitReader) -> u32 {
         let e = &mut self.engine;
         e.range -= 2;
-        if e.value >= e.range << PRELOAD {
+        if e.value >= Word::from(e.range) << PRELOAD {
             1
         } else {
             e.renorm(r);
