@@ -8,7 +8,7 @@ use super::dpb::RefFrame;
 use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
 use super::direct::{direct_motion, DirectCtx, DirectMotion};
-use super::mvpred::{p_skip_mv, MvCache, Neighbours, Shape};
+use super::mvpred::{mb_neighbours, p_skip_mv, MvCache, Neighbours, Shape, REF_NA};
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
 use super::slice::{SliceHeader, SliceType};
@@ -137,6 +137,20 @@ pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, 
         }
         if let Some(d) = pic.mv[list].get_mut(i..i + 4) {
             d.fill(mv);
+        }
+    }
+}
+
+/// Sets the ref_idx and vector of each of the 16 blocks (raster order) of a macroblock.
+fn store_blocks(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, blocks: &[(i8, [i16; 2]); 16]) {
+    let stride = pic.stride4();
+    for (r, row) in blocks.chunks_exact(4).enumerate() {
+        let i = (mb_y * 4 + r) * stride + mb_x * 4;
+        if let (Some(refs), Some(mvs)) = (pic.ref_idx[list].get_mut(i..i + 4), pic.mv[list].get_mut(i..i + 4)) {
+            for ((dr, dm), &(rf, mv)) in refs.iter_mut().zip(mvs.iter_mut()).zip(row) {
+                *dr = rf;
+                *dm = mv;
+            }
         }
     }
 }
@@ -313,9 +327,6 @@ pub fn inter_pred(
     let lists = if b_slice { 2 } else { 1 };
     let max_ref = [ctx.hdr.num_ref_idx_l0_active_minus1, ctx.hdr.num_ref_idx_l1_active_minus1];
     let MbScratch { cache, direct } = scratch;
-    for (l, c) in cache.iter_mut().enumerate().take(lists) {
-        c.load(pic, l, mb_x, mb_y, n);
-    }
     let is_direct = |t: u8| b_slice && t == 0;
     let dctx = DirectCtx {
         spatial: ctx.hdr.direct_spatial_mv_pred_flag,
@@ -323,6 +334,23 @@ pub fn inter_pred(
         cur_poc: ctx.poc,
         lists: ctx.lists,
     };
+    if mb.kind == MbKind::BSkip || (mb.kind == MbKind::B && mb.mb_type == 0) {
+        // Whole-macroblock direct: no syntax and no cache; neighbours straight from the
+        // picture (spatial direct only), the 16 blocks straight to it.
+        let nb = if dctx.spatial {
+            [mb_neighbours(pic, 0, mb_x, mb_y, n), mb_neighbours(pic, 1, mb_x, mb_y, n)]
+        } else {
+            [[(REF_NA, [0, 0]); 3]; 2]
+        };
+        direct_motion(&dctx, &nb, addr as usize, direct);
+        for (l, d) in direct.iter().enumerate() {
+            store_blocks(pic, l, mb_x, mb_y, d);
+        }
+        return Ok(());
+    }
+    for (l, c) in cache.iter_mut().enumerate().take(lists) {
+        c.load(pic, l, mb_x, mb_y, n);
+    }
     let fill_direct = |c: &mut MvCache, l: usize, direct: &DirectMotion, x8: usize, y8: usize, w: usize| {
         for y in y8..y8 + w {
             for x in x8..x8 + w {
@@ -331,12 +359,7 @@ pub fn inter_pred(
             }
         }
     };
-    if mb.kind == MbKind::BSkip || (mb.kind == MbKind::B && mb.mb_type == 0) {
-        direct_motion(&dctx, cache, addr as usize, direct);
-        for (l, c) in cache.iter_mut().enumerate() {
-            fill_direct(c, l, direct, 0, 0, 4);
-        }
-    } else if let Some(info) = mb.part_info().filter(|i| i.num_parts < 4) {
+    if let Some(info) = mb.part_info().filter(|i| i.num_parts < 4) {
         let parts = usize::from(info.num_parts);
         let (w, h) = (usize::from(info.width) / 4, usize::from(info.height) / 4);
         let mut refs = [[-1i8; 2]; 2];
@@ -372,7 +395,7 @@ pub fn inter_pred(
             mb.sub_mb_type[i] = syn.sub_mb_type(b_slice)?;
         }
         if mb.sub_mb_type.iter().any(|&t| is_direct(t)) {
-            direct_motion(&dctx, cache, addr as usize, direct);
+            direct_motion(&dctx, &[cache[0].mb_neighbours(), cache[1].mb_neighbours()], addr as usize, direct);
         }
         let mut refs = [[0i8; 4]; 2];
         for l in 0..lists {
