@@ -132,17 +132,22 @@ pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, 
     let stride = pic.stride4();
     for r in 0..4 {
         let i = (mb_y * 4 + r) * stride + mb_x * 4;
-        if let Some(d) = pic.ref_idx[list].get_mut(i..i + 4) {
-            d.fill(ref_idx);
+        // Whole-array stores of 4 entries (a slice `fill` would call memset).
+        if let Some(d) = pic.ref_idx[list].get_mut(i..i + 4).and_then(|d| <&mut [i8; 4]>::try_from(d).ok()) {
+            *d = [ref_idx; 4];
         }
-        if let Some(d) = pic.mv[list].get_mut(i..i + 4) {
-            d.fill(mv);
+        if let Some(d) = pic.mv[list].get_mut(i..i + 4).and_then(|d| <&mut [[i16; 2]; 4]>::try_from(d).ok()) {
+            *d = [mv; 4];
         }
     }
 }
 
 /// Sets the ref_idx and vector of each of the 16 blocks (raster order) of a macroblock.
 fn store_blocks(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, blocks: &[(i8, [i16; 2]); 16]) {
+    if blocks.iter().all(|b| *b == blocks[0]) {
+        // The common case: one motion for the whole macroblock.
+        return fill_mb(pic, list, mb_x, mb_y, blocks[0].0, blocks[0].1);
+    }
     let stride = pic.stride4();
     for (r, row) in blocks.chunks_exact(4).enumerate() {
         let i = (mb_y * 4 + r) * stride + mb_x * 4;

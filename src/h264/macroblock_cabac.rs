@@ -303,24 +303,31 @@ impl MbCabac<'_> {
 
     /// coded_block_pattern (9.3.2.6, 9.3.3.1.1.4).
     fn coded_block_pattern(&mut self, r: &mut BitReader, a: Option<Nb>, b: Option<Nb>, chroma: bool) -> u8 {
-        // condTermFlagN: 1 when the neighbouring 8x8 block is available, not I_PCM, and has
-        // no coded luma (skipped macroblocks count as uncoded).
-        let outer = |m: Option<Nb>, b8: usize| match m {
-            None => 0,
-            Some(m) if m.kind == MbKind::IPcm => 0,
-            Some(m) if m.kind.is_skip() => 1,
-            Some(m) => usize::from((m.cbp >> b8) & 1 == 0),
+        // Luma: condTermFlagN is 0 when N's 8x8 block has coded luma, when N is unavailable
+        // or I_PCM; 1 when N is skipped. As bits: an unavailable / I_PCM neighbour reads
+        // as all coded, a skipped one as none.
+        let luma_of = |m: Option<Nb>| match m {
+            None => 15,
+            Some(m) if m.kind == MbKind::IPcm => 15,
+            Some(m) if m.kind.is_skip() => 0,
+            Some(m) => m.cbp & 15,
         };
-        let mut luma = 0u8;
-        for b8 in 0..4 {
-            let (x, y) = (b8 & 1, b8 >> 1);
-            let ca = if x == 1 { usize::from((luma >> (b8 - 1)) & 1 == 0) } else { outer(a, b8 + 1) };
-            let cb = if y == 1 { usize::from((luma >> (b8 - 2)) & 1 == 0) } else { outer(b, b8 + 2) };
-            luma |= (self.d(r, 73 + ca + 2 * cb) as u8) << b8;
-        }
+        let (la, lb) = (luma_of(a), luma_of(b));
+        let not = |v: u8, i: u8| usize::from(((v >> i) & 1) ^ 1);
+        let st = &mut self.cabac.state;
+        let mut e = self.cabac.engine;
+        // 8x8 blocks in order 0..3: A is the left block (in the left macroblock for 0 and 2),
+        // B the upper one (in the upper macroblock for 0 and 1).
+        let mut luma = e.decision(r, &mut st[73 + not(la, 1) + 2 * not(lb, 2)]) as u8;
+        luma |= (e.decision(r, &mut st[73 + not(luma, 0) + 2 * not(lb, 3)]) as u8) << 1;
+        luma |= (e.decision(r, &mut st[73 + not(la, 3) + 2 * not(luma, 0)]) as u8) << 2;
+        luma |= (e.decision(r, &mut st[73 + not(luma, 2) + 2 * not(luma, 1)]) as u8) << 3;
         if !chroma {
+            self.cabac.engine = e;
             return luma;
         }
+        // Chroma: condTermFlagN is 1 for I_PCM, 0 when unavailable or skipped, else whether
+        // N's CodedBlockPatternChroma is non-zero (bin 0) / equal to 2 (bin 1).
         let cc = |m: Option<Nb>, two: bool| match m {
             None => 0,
             Some(m) if m.kind == MbKind::IPcm => 1,
@@ -328,9 +335,10 @@ impl MbCabac<'_> {
             Some(m) => usize::from(if two { m.cbp >> 4 == 2 } else { m.cbp >> 4 != 0 }),
         };
         let mut c = 0;
-        if self.d(r, 77 + cc(a, false) + 2 * cc(b, false)) == 1 {
-            c = 1 + self.d(r, 77 + 4 + cc(a, true) + 2 * cc(b, true)) as u8;
+        if e.decision(r, &mut st[77 + cc(a, false) + 2 * cc(b, false)]) == 1 {
+            c = 1 + e.decision(r, &mut st[77 + 4 + cc(a, true) + 2 * cc(b, true)]) as u8;
         }
+        self.cabac.engine = e;
         luma | (c << 4)
     }
 

@@ -144,17 +144,25 @@ impl MvCache {
 /// Neighbours A, B and C (or D) of macroblock (mb_x, mb_y) in `list`, read straight from
 /// the picture (REF_NA where not available): no cache for skipped / direct macroblocks.
 pub fn mb_neighbours(pic: &Picture, list: usize, mb_x: usize, mb_y: usize, n: Neighbours) -> [(i8, [i16; 2]); 3] {
-    let stride = pic.stride4();
-    let at = |avail: bool, x: usize, y: usize| {
-        let i = y * stride + x;
-        match (avail, pic.ref_idx[list].get(i), pic.mv[list].get(i)) {
-            (true, Some(&r), Some(&m)) => (r, m),
-            _ => (REF_NA, [0, 0]),
-        }
+    const NA: (i8, [i16; 2]) = (REF_NA, [0, 0]);
+    let (refs, mvs) = (&pic.ref_idx[list], &pic.mv[list]);
+    let at = |i: usize| match (refs.get(i), mvs.get(i)) {
+        (Some(&r), Some(&m)) => (r, m),
+        _ => NA,
     };
-    let (x0, y0) = (mb_x * 4, mb_y * 4);
-    let c = if n.c { at(true, x0 + 4, y0.wrapping_sub(1)) } else { at(n.d, x0.wrapping_sub(1), y0.wrapping_sub(1)) };
-    [at(n.a, x0.wrapping_sub(1), y0), at(n.b, x0, y0.wrapping_sub(1)), c]
+    let i0 = mb_y * 4 * pic.stride4() + mb_x * 4;
+    // Availability implies that the row above / the column to the left exist.
+    let above = i0.wrapping_sub(pic.stride4());
+    let a = if n.a { at(i0.wrapping_sub(1)) } else { NA };
+    let b = if n.b { at(above) } else { NA };
+    let c = if n.c {
+        at(above.wrapping_add(4))
+    } else if n.d {
+        at(above.wrapping_sub(1))
+    } else {
+        NA
+    };
+    [a, b, c]
 }
 
 /// The P_Skip motion vector of macroblock (mb_x, mb_y) (8.4.1.1 with 8.4.1.3 for a 16x16
