@@ -8,7 +8,7 @@ use super::dpb::RefFrame;
 use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
 use super::direct::{direct_motion, DirectCtx, DirectMotion};
-use super::mvpred::{mb_neighbours, p_skip_mv, MvCache, Neighbours, Shape, REF_NA};
+use super::mvpred::{mb_neighbours, median, p_skip_mv, MvCache, Neighbours, Shape, REF_NA};
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
 use super::slice::{SliceHeader, SliceType};
@@ -350,6 +350,26 @@ pub fn inter_pred(
         direct_motion(&dctx, &nb, addr as usize, direct);
         for (l, d) in direct.iter().enumerate() {
             store_blocks(pic, l, mb_x, mb_y, d);
+        }
+        return Ok(());
+    }
+    if let Some(info) = mb.part_info().filter(|i| i.num_parts == 1) {
+        // One 16x16 partition (the most common coded inter macroblock): its neighbours
+        // straight from the picture, its motion straight to it; no cache.
+        let mut refs = [REF_NONE; 2];
+        for (l, rf) in refs.iter_mut().enumerate().take(lists) {
+            if info.pred[0].uses(l) {
+                *rf = if max_ref[l] > 0 { syn.ref_idx(l, 0, 0, 4, 4, max_ref[l])? } else { 0 };
+            }
+        }
+        for (l, &rf) in refs.iter().enumerate().take(lists) {
+            if !info.pred[0].uses(l) {
+                fill_mb(pic, l, mb_x, mb_y, REF_NONE, [0, 0]);
+                continue;
+            }
+            let mvd = syn.mvd(l, 0, 0, 4, 4)?;
+            let [a, b, c] = mb_neighbours(pic, l, mb_x, mb_y, n);
+            fill_mb(pic, l, mb_x, mb_y, rf, add_mv(median(a, b, c, rf), mvd));
         }
         return Ok(());
     }
