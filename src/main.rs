@@ -113,6 +113,12 @@ fn run_stream(
     if summary.pictures == 0 {
         match first_err {
             Some(e) => bail!("{}: no picture could be parsed; first error: {e}", path.display()),
+            None if summary.skipped_leading > 0 => bail!(
+                "{}: {} pictures parsed, none output: the stream never reaches an intra picture or a recovery point \
+                 (joined mid-way into a long intra-refresh period?); record longer or configure the camera for periodic I frames",
+                path.display(),
+                summary.skipped_leading
+            ),
             None => bail!("{}: no H.264 picture found (is it an Annex-B stream?)", path.display()),
         }
     }
@@ -213,7 +219,7 @@ fn probe(file: &Path) -> Result<()> {
     println!("B frames       {}", if types.iter().any(|t| t.1 == PictureType::B) { "yes" } else { "no" });
     println!("frames         {}", s.pictures);
     if s.errors > 0 || s.skipped_leading > 0 {
-        println!("dropped        {} units/slices, {} leading pictures before the first intra picture", s.errors, s.skipped_leading);
+        println!("dropped        {} units/slices, {} leading pictures before the first intra picture or recovery point", s.errors, s.skipped_leading);
     }
     Ok(())
 }

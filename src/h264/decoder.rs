@@ -12,6 +12,7 @@ use super::macroblock_cabac::decode_slice_cabac;
 use super::nal::{nal_type, unescape, NalHeader, NalRef};
 use super::picture::{Picture, PictureType, NO_REF};
 use super::pps::Pps;
+use super::sei::recovery_point;
 use super::slice::{SliceHeader, SliceType};
 use super::sps::Sps;
 use std::sync::Arc;
@@ -51,9 +52,14 @@ pub struct Decoder {
     lists: [Vec<Option<RefFrame>>; 2],
     /// Parameter sets of the last slice seen (for `probe`).
     pub active: Option<(Arc<Sps>, Arc<Pps>)>,
-    /// An intra picture has been handed out: a stream joined mid-GOP starts there.
-    seen_intra: bool,
-    /// Pictures dropped before the first intra picture.
+    /// Output has started: at the first intra picture, or at the recovery point signalled
+    /// by a recovery point SEI (a stream joined mid-GOP, or intra refresh without I pictures).
+    started: bool,
+    /// recovery_frame_cnt of a recovery point SEI waiting for its picture.
+    recovery_pending: Option<u32>,
+    /// frame_num of the recovery point, once its SEI's picture has started.
+    recovery_frame_num: Option<u32>,
+    /// Pictures dropped before output started.
     pub skipped_leading: u64,
 }
 
@@ -79,7 +85,9 @@ impl Decoder {
             scratch: MbScratch::default(),
             cabac: Box::default(),
             lists: [Vec::new(), Vec::new()],
-            seen_intra: false,
+            started: false,
+            recovery_pending: None,
+            recovery_frame_num: None,
             active: None,
             skipped_leading: 0,
         }
@@ -172,6 +180,12 @@ impl Decoder {
                     Err(k) => out(Output::Error(err(k, t, 0))),
                 }
             }
+            nal_type::SEI if !self.started => {
+                unescape(payload, &mut self.rbsp);
+                if let Some(rp) = recovery_point(&self.rbsp) {
+                    self.recovery_pending = Some(rp.recovery_frame_cnt);
+                }
+            }
             nal_type::END_OF_SEQUENCE | nal_type::END_OF_STREAM => self.finish_picture(out),
             // SEI, AUD, filler, SPS extension, SVC/MVC units (the base layer still parses).
             _ => {}
@@ -224,6 +238,11 @@ impl Decoder {
         if new_picture {
             self.finish_picture(out);
             self.start_picture(&sps, &hdr);
+            if let Some(cnt) = self.recovery_pending.take() {
+                // D.2.8: the recovery point is the picture with this frame_num.
+                let max_frame_num = 1u64 << (sps.log2_max_frame_num_minus4 + 4);
+                self.recovery_frame_num = Some(((u64::from(hdr.frame_num) + u64::from(cnt)) % max_frame_num) as u32);
+            }
         }
         // start_picture above always leaves a current picture.
         let Some(cur) = self.cur.as_mut() else { return Ok(()) };
@@ -309,10 +328,10 @@ impl Decoder {
                 self.recycle(p);
             }
         }
-        // A stream joined mid-GOP: inter pictures before the first intra one refer to
-        // pictures that were never received.
-        self.seen_intra |= pic.picture_type == PictureType::I;
-        if self.seen_intra {
+        // A stream joined mid-GOP: inter pictures before the first intra one (or before the
+        // recovery point) refer to pictures that were never received.
+        self.started |= pic.picture_type == PictureType::I || self.recovery_frame_num == Some(pic.frame_num);
+        if self.started {
             out(Output::Picture(pic));
         } else {
             self.skipped_leading += 1;

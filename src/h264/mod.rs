@@ -17,6 +17,7 @@ pub mod nal;
 pub mod output;
 pub mod picture;
 pub mod pps;
+pub mod sei;
 pub mod slice;
 pub mod sps;
 pub mod tables;
