@@ -8,7 +8,8 @@ Usage:
 Decodes FILE (H.264 Annex-B by default) with PyAV (the libav* bundled in the `av` wheel,
 see tools/requirements-test.txt), one thread, and writes the frames whose pict_type is I
 (every frame with --all) in output (display) order: Y, Cb, Cr planes of each frame,
-cropped to the display size (ffmpeg applies the SPS cropping), rows without padding.
+cropped to the display size (the SPS cropping, exactly: decoded with flags=+unaligned),
+rows without padding.
 
 --index OUT.csv gets one row per output frame: `frame,type,written,width,height,offset`,
 where frame is ffmpeg's output index n = 0, 1, ... (the numbering of ffmpeg_mvs.py and of
@@ -18,7 +19,7 @@ width x height the luma size. The chroma planes are ceil(w/2) x ceil(h/2).
 --skip-loop-filter decodes with skip_loop_filter=all: the pictures before deblocking,
 to tell a prediction/residual error from a deblocking one.
 
-Frames must be yuv420p (8-bit 4:2:0): anything else is an error (exit 2), as is a file
+Frames must be yuv420p or yuvj420p (8-bit 4:2:0): anything else is an error (exit 2), as is a file
 that cannot be opened or has no video stream. Exit 1: anything unexpected.
 """
 
@@ -81,9 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     stream = container.streams.video[0]
     stream.thread_type = "NONE"
     stream.codec_context.thread_count = 1
+    # AVCodecContext options (libavcodec/options_table.h), applied when the decoder opens.
+    # flags=+unaligned: crop exactly as the SPS says; by default ffmpeg reduces a left crop
+    # to a multiple of 32 luma samples (h264_ps.c, "Reducing left cropping").
+    options = {"flags": "+unaligned"}
     if args.skip_loop_filter:
-        # An AVCodecContext option (libavcodec/options_table.h), applied when the decoder opens.
-        stream.codec_context.options = {"skip_loop_filter": "all"}
+        options["skip_loop_filter"] = "all"
+    stream.codec_context.options = options
 
     rows = []
     offset = 0
@@ -100,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                 w, h = frame.width, frame.height
                 write = args.all or t == "I"
                 if write:
-                    if frame.format.name != "yuv420p":
+                    # yuvj420p is ffmpeg's name for full-range yuv420p: the same planes.
+                    if frame.format.name not in ("yuv420p", "yuvj420p"):
                         die(f"frame {n}: pixel format {frame.format.name}, expected yuv420p")
                     cw, ch = (w + 1) // 2, (h + 1) // 2
                     data = plane_bytes(frame.planes[0], w, h)
