@@ -364,3 +364,45 @@ fn cli_frames_requires_its_arguments() {
     let r = Command::new(env!("CARGO_BIN_EXE_gopwatch")).args(["frames", "--intra-only"]).arg(&stream).output().unwrap();
     assert!(!r.status.success());
 }
+
+/// `--png DIR`: one RGB PNG per intra picture, named by display index, of the display size,
+/// equal (within rounding) to ffmpeg's planes converted with the BT.601 limited-range
+/// equations (the stream has no VUI colour description), chroma taken per 2x2 block.
+#[test]
+fn cli_frames_png_writes_display_sized_rgb() {
+    let stream = x264_streams().join("intra_crop_350x198.264");
+    let dir = root().join("target/tmp/png_intra_crop");
+    let _ = std::fs::remove_dir_all(&dir);
+    let st = Command::new(env!("CARGO_BIN_EXE_gopwatch")).args(["frames", "--intra-only", "--png"]).arg(&dir).arg(&stream).output().unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let theirs = oracle(&stream, true);
+    let indices: Vec<usize> = (0..theirs.len()).filter(|&i| theirs[i].image.is_some()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    names.sort();
+    assert_eq!(names, indices.iter().map(|i| format!("frame_{i:05}.png")).collect::<Vec<_>>());
+    for i in indices {
+        let (w, h, planes) = theirs[i].image.as_ref().unwrap();
+        let (w, h) = (*w, *h);
+        let dec = png::Decoder::new(std::fs::File::open(dir.join(format!("frame_{i:05}.png"))).unwrap());
+        let mut reader = dec.read_info().unwrap();
+        let mut rgb = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut rgb).unwrap();
+        assert_eq!((info.width as usize, info.height as usize, info.color_type), (w, h, png::ColorType::Rgb));
+        let cw = w.div_ceil(2);
+        let (cb0, cr0) = (w * h, w * h + cw * h.div_ceil(2));
+        for y in 0..h {
+            for x in 0..w {
+                let yy = 1.164_383_6 * (f64::from(planes[y * w + x]) - 16.0);
+                let c = (y / 2) * cw + x / 2;
+                let (cb, cr) = (f64::from(planes[cb0 + c]) - 128.0, f64::from(planes[cr0 + c]) - 128.0);
+                let want = [yy + 1.596_026_8 * cr, yy - 0.391_762_3 * cb - 0.812_967_6 * cr, yy + 2.017_232_1 * cb];
+                for k in 0..3 {
+                    let got = f64::from(rgb[(y * w + x) * 3 + k]);
+                    let want = want[k].round().clamp(0.0, 255.0);
+                    assert!((got - want).abs() <= 1.0, "frame {i} ({x},{y}) channel {k}: {got} vs {want}");
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

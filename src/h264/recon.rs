@@ -142,6 +142,11 @@ impl Reconstructor {
         let chroma = first.sps.chroma_array_type() != 0;
         let offsets = [first.pps.chroma_qp_index_offset, first.pps.second_chroma_qp_index_offset];
         let constrained = first.pps.constrained_intra_pred_flag;
+        if !chroma {
+            // Monochrome (4:0:0): the chroma planes are written nowhere below.
+            self.frame.cb.fill(128);
+            self.frame.cr.fill(128);
+        }
         for addr in 0..mbw * mbh {
             let mb = &pic.mbs[addr];
             let (mx, my) = (addr % mbw, addr / mbw);
