@@ -58,7 +58,7 @@ fn oracle(stream: &Path, deblock: bool) -> Vec<TheirFrame> {
     let script = root().join("tools/oracle/ffmpeg_frames.py");
     let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let stale = match (mtime(&yuv), mtime(&index)) {
-        (Some(a), Some(b)) => [mtime(stream), mtime(&script)].iter().any(|t| t.is_none_or(|t| t > a.min(b))),
+        (Some(a), Some(b)) => [mtime(stream), mtime(&script)].iter().any(|t| t.map_or(true, |t| t > a.min(b))),
         _ => true,
     };
     if stale {

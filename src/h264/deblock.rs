@@ -210,4 +210,87 @@ mod tests {
         // delta = (40 - 10 + 4) >> 3 = 4 clipped to tC0 + 1 = 2.
         assert_eq!(s, [50, 52, 58, 60]);
     }
+
+    /// Exp-Golomb writer for hand-made parameter sets.
+    #[derive(Default)]
+    struct Bits(Vec<bool>);
+
+    impl Bits {
+        fn u(&mut self, n: u32, v: u32) -> &mut Self {
+            for i in (0..n).rev() {
+                self.0.push(v >> i & 1 == 1);
+            }
+            self
+        }
+        fn ue(&mut self, v: u32) -> &mut Self {
+            let n = 32 - (v + 1).leading_zeros();
+            self.u(n - 1, 0).u(n, v + 1)
+        }
+        fn se(&mut self, v: i32) -> &mut Self {
+            self.ue(if v > 0 { 2 * v as u32 - 1 } else { (-2 * v) as u32 })
+        }
+        fn rbsp(&mut self) -> Vec<u8> {
+            self.0.push(true);
+            while self.0.len() % 8 != 0 {
+                self.0.push(false);
+            }
+            self.0.chunks(8).map(|c| c.iter().fold(0u8, |a, &b| a << 1 | u8::from(b))).collect()
+        }
+    }
+
+    /// A 32x16 picture of two Intra_16x16 macroblocks in two slices: the left one flat 60,
+    /// the right one flat 66 (luma and chroma), both at QP `qp`. Returns the frame after
+    /// deblocking with the second slice's disable_deblocking_filter_idc and FilterOffsetA.
+    fn two_slices(idc: u8, offset_a: i8, qp: u8) -> Frame {
+        use crate::h264::picture::SliceInfo;
+        use crate::h264::pps::Pps;
+        use crate::h264::slice::SliceType;
+        use crate::h264::sps::Sps;
+        use std::sync::Arc;
+        // Baseline, POC type 2, one reference, 2x1 macroblocks, no cropping, no VUI.
+        let sps = Sps::parse(&Bits::default().u(8, 66).u(8, 0).u(8, 30).ue(0).ue(0).ue(2).ue(1).u(1, 0).ue(1).ue(0).u(1, 1).u(1, 1).u(1, 0).u(1, 0).rbsp()).unwrap();
+        // CAVLC, one slice group, deblocking_filter_control_present_flag 1.
+        let pps_rbsp = Bits::default().ue(0).ue(0).u(1, 0).u(1, 0).ue(0).ue(0).ue(0).u(1, 0).u(2, 0).se(0).se(0).se(0).u(1, 1).u(1, 0).u(1, 0).rbsp();
+        let pps = Pps::parse(&pps_rbsp, &sps).unwrap();
+        let (sps, pps) = (Arc::new(sps), Arc::new(pps));
+        let mut pic = Picture::new();
+        pic.reset(&sps);
+        for (i, mb) in pic.mbs.iter_mut().enumerate() {
+            *mb = Macroblock { kind: MbKind::I16x16, slice_num: i as u32 + 1, qp, ..Macroblock::default() };
+        }
+        let info = |idc: u8, a: i8| SliceInfo {
+            slice_type: SliceType::I,
+            disable_deblocking_filter_idc: idc,
+            filter_offset_a: a,
+            filter_offset_b: 0,
+            sps: sps.clone(),
+            pps: pps.clone(),
+        };
+        pic.slice_info = vec![info(0, 0), info(idc, offset_a)];
+        let mut f = Frame { width: 32, height: 16, ..Frame::default() };
+        f.y = (0..512).map(|i| if i % 32 < 16 { 60 } else { 66 }).collect();
+        f.cb = (0..128).map(|i| if i % 16 < 8 { 60 } else { 66 }).collect();
+        f.cr = f.cb.clone();
+        deblock_picture(&mut f, &pic);
+        f
+    }
+
+    #[test]
+    fn slice_boundaries_follow_disable_deblocking_filter_idc() {
+        let untouched = |f: &Frame| f.y.iter().enumerate().all(|(i, &v)| v == if i % 32 < 16 { 60 } else { 66 });
+        // idc 0: the macroblock edge between the slices is filtered (bS 4), luma and chroma.
+        let f = two_slices(0, 0, 40);
+        assert!(!untouched(&f));
+        assert_ne!((f.y[15], f.y[16]), (60, 66));
+        assert_ne!((f.cb[7], f.cb[8]), (60, 66));
+        // Inside the flat macroblocks nothing moves: only samples near the edge change.
+        assert_eq!((f.y[0], f.y[31]), (60, 66));
+        // idc 2: not across the slice boundary; idc 1: not at all.
+        assert!(untouched(&two_slices(2, 0, 40)));
+        assert!(untouched(&two_slices(1, 0, 40)));
+        // FilterOffsetA of the slice of q0: at QP 20, alpha'(20) = 7 > |p0 - q0| = 6 filters
+        // the edge; with FilterOffsetA -2, alpha'(18) = 5 does not.
+        assert!(!untouched(&two_slices(0, 0, 20)));
+        assert!(untouched(&two_slices(0, -2, 20)));
+    }
 }

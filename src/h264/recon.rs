@@ -135,7 +135,7 @@ impl Reconstructor {
         self.modes.resize(mbw * mbh * 16, intra_pred::DC);
         // All slices of a picture share one PPS (7.4.1.2.4), hence one set of matrices.
         let matrices = dequant::matrices_in_force(&first.sps, &first.pps);
-        if self.scale.as_ref().is_none_or(|(m, _)| m != matrices) {
+        if self.scale.as_ref().map_or(true, |(m, _)| m != matrices) {
             self.scale = Some((matrices.clone(), Box::new(LevelScale::new(matrices))));
         }
         let Some((_, ls)) = self.scale.as_ref() else { return Err(ReconError::NoSlices) };
@@ -159,7 +159,7 @@ impl Reconstructor {
             }
             let usable = |n: usize| {
                 let m = &pic.mbs[n];
-                m.is_decoded() && m.slice_num == mb.slice_num && !(constrained && !m.kind.is_intra())
+                m.is_decoded() && m.slice_num == mb.slice_num && (!constrained || m.kind.is_intra())
             };
             let av = Avail {
                 a: mx > 0 && usable(addr - 1),
