@@ -354,6 +354,24 @@ fn cli_frames_matches_ffmpeg() {
     }
 }
 
+/// `--no-deblock` gives the pictures before the loop filter: ffmpeg's with
+/// skip_loop_filter=all (and they differ from the deblocked ones).
+#[test]
+fn cli_frames_no_deblock_matches_ffmpeg_without_loop_filter() {
+    let stream = x264_streams().join("intra_qp44.264");
+    let tmp = root().join("target/tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let out = tmp.join("intra_qp44.nolf.yuv");
+    let st = Command::new(env!("CARGO_BIN_EXE_gopwatch")).args(["frames", "--intra-only", "--no-deblock", "-o"]).arg(&out).arg(&stream).output().unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let ours = std::fs::read(&out).unwrap();
+    let planes = |deblock: bool| -> Vec<u8> { oracle(&stream, deblock).into_iter().filter_map(|f| f.image.map(|i| i.2)).flatten().collect() };
+    let raw = planes(false);
+    assert!(ours == raw, "--no-deblock output differs from ffmpeg's skip_loop_filter=all frames");
+    assert!(raw != planes(true), "the loop filter changes nothing in this stream: choose another");
+    std::fs::remove_file(&out).ok();
+}
+
 /// Without --intra-only (or without an output) the command explains itself and fails.
 #[test]
 fn cli_frames_requires_its_arguments() {
