@@ -70,6 +70,10 @@ enum Cmd {
     Scan {
         /// Annex-B H.264 file (.264/.h264), FIFO, or - for stdin.
         file: PathBuf,
+        /// Also print, per picture in output order, a digest of everything parsed
+        /// (macroblock syntax, motion field, residual levels): equal digests, equal parses.
+        #[arg(long)]
+        digest: bool,
     },
 }
 
@@ -301,11 +305,14 @@ fn write_png(path: &Path, f: &Frame, crop: (u32, u32, u32, u32), vui: Option<&Vu
     Ok(())
 }
 
-fn scan(file: &Path) -> Result<()> {
+fn scan(file: &Path, digest: bool) -> Result<()> {
     let start = Instant::now();
     let mut mbs = 0u64;
-    let (_, s) = run_stream(file, open(file)?, |_, p| {
+    let (_, s) = run_stream(file, open(file)?, |i, p| {
         mbs += p.decoded_mbs() as u64;
+        if digest {
+            println!("picture {i} {} {:016x}", p.picture_type.letter(), p.digest());
+        }
         Ok(())
     })?;
     let secs = start.elapsed().as_secs_f64();
@@ -378,7 +385,7 @@ fn main() {
             let file = file.clone().unwrap_or_else(|| PathBuf::from(DEMO_NAME));
             mvs(&file, *grid, output.as_deref())
         }
-        Cmd::Scan { file } => scan(file),
+        Cmd::Scan { file, digest } => scan(file, *digest),
         Cmd::Frames { file, intra_only: _, output, png, no_deblock } => {
             frames(file, output.as_deref(), png.as_deref(), !*no_deblock)
         }

@@ -34,17 +34,42 @@ static LPS_RANGE: [u8; 512] = {
     t
 };
 
-/// Bits loaded ahead of the arithmetic decoder at a time.
-const PRELOAD: u32 = 16;
+/// Renormalisation shift (9.3.3.2.2) per codIRange < 512: the shifts that bring it to at
+/// least 256. A table, because the generic x86-64 target has no lzcnt.
+static NORM_SHIFT: [u8; 512] = {
+    let mut t = [0u8; 512];
+    let mut i = 1;
+    while i < 512 {
+        let mut n = 0;
+        while (i << n) < 256 {
+            n += 1;
+        }
+        t[i] = n;
+        i += 1;
+    }
+    t
+};
+
+/// The register that holds codIOffset and the bits loaded ahead of it: as wide as the
+/// machine's, so that 64-bit targets load 32 bits at a time (armv7 16).
+#[cfg(target_pointer_width = "64")]
+type Word = u64;
+#[cfg(not(target_pointer_width = "64"))]
+type Word = u32;
+
+/// Position of codIOffset in `Engine::value`: the room for bits loaded ahead.
+const PRELOAD: u32 = Word::BITS - 16;
+/// Bits loaded at a time.
+const LOAD: u32 = Word::BITS / 2;
 
 /// The arithmetic decoder's registers. Small and `Copy`, so that hot loops can keep a
 /// local copy in machine registers and write it back once (`Cabac::engine`).
 #[derive(Clone, Copy, Debug)]
 pub struct Engine {
     range: u32,
-    /// codIOffset << PRELOAD, with the next stream bits (up to PRELOAD of them, `avail`)
+    /// codIOffset << PRELOAD, with the next stream bits (`avail` of them)
     /// below it: renormalisation shifts bits in without going back to the reader.
-    value: u32,
+    value: Word,
     /// Valid preloaded bits under codIOffset (may go negative before a refill).
     avail: i32,
 }
@@ -53,15 +78,25 @@ impl Engine {
     #[inline(always)]
     fn refill(&mut self, r: &mut BitReader) {
         if self.avail < 0 {
-            self.value |= r.peek(PRELOAD) << (-self.avail);
-            r.consume(PRELOAD);
-            self.avail += PRELOAD as i32;
+            *self = self.loaded(r);
         }
+    }
+
+    /// Out of line: taken once per PRELOAD bits, and the reader's code would crowd the
+    /// registers of the hot loops that inline `decision`. By value, so that callers can
+    /// keep their engine in registers (a `&mut self` here would pin it to memory).
+    #[inline(never)]
+    fn loaded(mut self, r: &mut BitReader) -> Engine {
+        // With avail < 0 the low -avail bits of codIOffset are missing too.
+        self.value |= Word::from(r.peek(LOAD)) << (PRELOAD as i32 - LOAD as i32 - self.avail);
+        r.consume(LOAD);
+        self.avail += LOAD as i32;
+        self
     }
 
     #[inline(always)]
     fn renorm(&mut self, r: &mut BitReader) {
-        let n = self.range.leading_zeros().saturating_sub(23);
+        let n = u32::from(NORM_SHIFT[self.range as usize & 511]);
         self.range <<= n;
         self.value <<= n;
         self.avail -= n as i32;
@@ -72,32 +107,36 @@ impl Engine {
     /// without branches on the decoded bin (they would be unpredictable).
     #[inline(always)]
     pub fn decision(&mut self, r: &mut BitReader, s: &mut u8) -> u32 {
-        let st = usize::from(*s) & 127;
-        let lps = u32::from(LPS_RANGE[((((self.range >> 6) & 3) as usize) << 7) | st]);
+        let st = usize::from(*s & 127);
+        // (codIRange >> 6) & 3 is qCodIRangeIdx; codIRange < 512.
+        let lps = u32::from(LPS_RANGE[((self.range as usize & 0xc0) << 1) | st]);
         let rmps = self.range - lps;
-        let scaled = rmps << PRELOAD;
-        let is_lps = u32::from(self.value >= scaled);
-        let mask = 0u32.wrapping_sub(is_lps);
-        self.value -= scaled & mask;
-        self.range = rmps ^ ((rmps ^ lps) & mask);
-        *s = NEXT_STATE[((st << 1) | is_lps as usize) & 255];
+        let scaled = Word::from(rmps) << PRELOAD;
+        let is_lps = self.value >= scaled;
+        self.value -= scaled & (0 as Word).wrapping_sub(Word::from(is_lps));
+        self.range = if is_lps { lps } else { rmps };
+        *s = NEXT_STATE[(st << 1) | usize::from(is_lps)];
         self.renorm(r);
-        (st as u32 & 1) ^ is_lps
+        (st as u32 & 1) ^ u32::from(is_lps)
     }
 
     /// DecodeBypass (9.3.3.2.3).
     #[inline(always)]
     pub fn bypass(&mut self, r: &mut BitReader) -> u32 {
+        self.bypass_mask(r) & 1
+    }
+
+    /// DecodeBypass as a mask: all ones for 1, 0 for 0, without a branch (for signs, which
+    /// are unpredictable): `(x ^ m) - m` negates x when the bin is 1.
+    #[inline(always)]
+    pub fn bypass_mask(&mut self, r: &mut BitReader) -> u32 {
         self.value <<= 1;
         self.avail -= 1;
         self.refill(r);
-        let scaled = self.range << PRELOAD;
-        if self.value >= scaled {
-            self.value -= scaled;
-            1
-        } else {
-            0
-        }
+        let scaled = Word::from(self.range) << PRELOAD;
+        let one = self.value >= scaled;
+        self.value -= scaled & (0 as Word).wrapping_sub(Word::from(one));
+        0u32.wrapping_sub(u32::from(one))
     }
 }
 
@@ -126,8 +165,9 @@ impl Cabac {
 
     /// 9.3.1.2: initialisation of the decoding engine (9 bits, plus the preload).
     pub fn init_engine(&mut self, r: &mut BitReader) {
-        self.engine = Engine { range: 510, value: r.peek(9 + PRELOAD), avail: PRELOAD as i32 };
-        r.consume(9 + PRELOAD);
+        let offset = r.peek(9);
+        r.consume(9);
+        self.engine = Engine { range: 510, value: Word::from(offset) << PRELOAD, avail: 0 }.loaded(r);
     }
 
     /// The bit position of the arithmetic decoder in the reader (bits it has really used).
@@ -155,7 +195,7 @@ impl Cabac {
     pub fn terminate(&mut self, r: &mut BitReader) -> u32 {
         let e = &mut self.engine;
         e.range -= 2;
-        if e.value >= e.range << PRELOAD {
+        if e.value >= Word::from(e.range) << PRELOAD {
             1
         } else {
             e.renorm(r);

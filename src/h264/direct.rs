@@ -3,7 +3,7 @@
 //! (8.4.1.2.3) for frame pictures.
 
 use super::dpb::RefFrame;
-use super::mvpred::{MvCache, Shape, REF_NA};
+use super::mvpred::{median, REF_NA};
 use super::picture::{Picture, NO_REF};
 
 /// ref_idx and vector per list for each 4x4 block of the macroblock, raster order.
@@ -17,22 +17,29 @@ pub struct DirectCtx<'a> {
     pub lists: &'a [Vec<Option<RefFrame>>; 2],
 }
 
-/// The co-located blocks' vectors and references (8.4.1.2.1) for the 16 4x4 blocks of
-/// macroblock `mb_addr`: (mvCol, refIdxCol, the id of the picture it refers to, resolved
-/// only when `with_ids`). Intra (or missing) co-located blocks give refIdxCol -1. With
-/// direct_8x8_inference_flag each 8x8 quadrant takes its corner block.
-fn colocated(col: Option<&Picture>, mb_addr: usize, inference: bool, with_ids: bool, out: &mut [([i16; 2], i8, u64); 16]) {
-    *out = [([0, 0], -1, NO_REF); 16];
-    let Some(col) = col else { return };
-    let Some(mb) = col.mbs.get(mb_addr) else { return };
-    if !mb.is_decoded() || mb.kind.is_intra() {
+/// A 4x4 block's co-located data: (mvCol, refIdxCol, the id of the picture refIdxCol
+/// refers to, resolved only for temporal direct).
+type Col = ([i16; 2], i8, u64);
+const COL_NONE: Col = ([0, 0], -1, NO_REF);
+
+/// The co-located blocks (8.4.1.2.1) of macroblock `mb_addr`, in raster order of 4x4 blocks;
+/// with direct_8x8_inference_flag only the corner block of each quadrant (0, 3, 12, 15),
+/// which is all the quadrant uses. Intra (or missing) co-located blocks give refIdxCol -1.
+fn colocated(col: Option<&Picture>, mb_addr: usize, inference: bool, with_ids: bool, out: &mut [Col; 16]) {
+    let Some(col) = col else {
+        *out = [COL_NONE; 16];
         return;
-    }
+    };
+    let Some(mb) = col.mbs.get(mb_addr).filter(|m| m.is_decoded() && !m.kind.is_intra()) else {
+        *out = [COL_NONE; 16];
+        return;
+    };
     let w = col.mb_width as usize;
-    let base = (mb_addr / w) * 4 * col.stride4() + (mb_addr % w) * 4;
+    let stride = col.stride4();
+    let base = (mb_addr / w) * 4 * stride + (mb_addr % w) * 4;
     let slice = (mb.slice_num as usize).wrapping_sub(1);
-    let at = |x: usize, y: usize| {
-        let i = base + y * col.stride4() + x;
+    let at = |blk: usize| {
+        let i = base + (blk / 4) * stride + blk % 4;
         let list = if col.ref_idx[0].get(i).is_some_and(|&r| r >= 0) { 0 } else { 1 };
         match (col.ref_idx[list].get(i), col.mv[list].get(i)) {
             (Some(&r), Some(&mv)) if r >= 0 => {
@@ -43,57 +50,63 @@ fn colocated(col: Option<&Picture>, mb_addr: usize, inference: bool, with_ids: b
                 };
                 (mv, r, id)
             }
-            _ => ([0, 0], -1, NO_REF),
+            _ => COL_NONE,
         }
     };
     if inference {
-        for q in 0..4 {
-            let (x8, y8) = ((q & 1) * 2, (q >> 1) * 2);
-            let v = at(if x8 > 0 { 3 } else { 0 }, if y8 > 0 { 3 } else { 0 });
-            for blk in [0, 1, 4, 5] {
-                out[y8 * 4 + x8 + blk] = v;
-            }
+        for blk in CORNERS {
+            out[blk] = at(blk);
         }
     } else {
         for (blk, o) in out.iter_mut().enumerate() {
-            *o = at(blk % 4, blk / 4);
+            *o = at(blk);
         }
     }
 }
+
+/// The corner 4x4 block of each 8x8 quadrant, and the blocks of quadrant q.
+const CORNERS: [usize; 4] = [0, 3, 12, 15];
+const QUADRANT: [[usize; 4]; 4] = [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]];
 
 /// MinPositive (8-190).
 fn min_positive(a: i8, b: i8) -> i8 {
     if a >= 0 && b >= 0 { a.min(b) } else { a.max(b) }
 }
 
-/// Direct motion of every 4x4 block of the macroblock at `mb_addr`; `caches` hold its
-/// neighbours (for spatial direct: 8.4.1.3 with the macroblock as one 16x16 partition).
-pub fn direct_motion(ctx: &DirectCtx, caches: &[MvCache; 2], mb_addr: usize, out: &mut DirectMotion) {
+/// The neighbours A, B and C (D where C is not available) of a whole macroblock in one
+/// list, as (refIdx, mv) with REF_NA for "not available": what spatial direct reads.
+pub type MbNeighbours = [(i8, [i16; 2]); 3];
+
+/// Direct motion of every 4x4 block of the macroblock at `mb_addr`. `nb` are its
+/// neighbours per list (used by spatial direct: 8.4.1.3 with the macroblock as one 16x16
+/// partition).
+pub fn direct_motion(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: usize, out: &mut DirectMotion) {
     let l1 = ctx.lists[1].first().and_then(|e| e.as_ref());
     let col = l1.and_then(|r| r.pic.as_deref());
+    // Blocks computed: with 8x8 inference one per quadrant (its corner), copied to the rest.
+    let blocks: &[usize] = if ctx.direct_8x8_inference { &CORNERS } else { &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] };
+    let mut cols = [COL_NONE; 16];
     if ctx.spatial {
         let mut ref_idx = [-1i8; 2];
         let mut mvp = [[0i16; 2]; 2];
         for l in 0..2 {
-            let c = &caches[l];
             let norm = |r: i8| if r == REF_NA { -1 } else { r };
-            let a = norm(c.refs[1][0]);
-            let b = norm(c.refs[0][1]);
-            let cc = if c.refs[0][5] != REF_NA { c.refs[0][5] } else { norm(c.refs[0][0]) };
-            ref_idx[l] = min_positive(a, min_positive(b, cc));
+            let [a, b, c] = nb[l];
+            ref_idx[l] = min_positive(norm(a.0), min_positive(norm(b.0), norm(c.0)));
             if ref_idx[l] >= 0 {
-                mvp[l] = c.predict(0, 0, 4, ref_idx[l], Shape::Other);
+                mvp[l] = median(a, b, c, ref_idx[l]);
             }
         }
-        let direct_zero = ref_idx[0] < 0 && ref_idx[1] < 0;
-        if direct_zero {
+        if ref_idx[0] < 0 && ref_idx[1] < 0 {
             *out = [[(0, [0, 0]); 16]; 2];
             return;
         }
         let l1_short = l1.is_some_and(|r| !r.long_term);
-        let mut cols = [([0i16; 2], -1i8, NO_REF); 16];
-        colocated(col, mb_addr, ctx.direct_8x8_inference, false, &mut cols);
-        for blk in 0..16 {
+        // colZeroFlag needs the co-located block only when a list has refIdx 0.
+        if l1_short && (ref_idx[0] == 0 || ref_idx[1] == 0) {
+            colocated(col, mb_addr, ctx.direct_8x8_inference, false, &mut cols);
+        }
+        for &blk in blocks {
             let (mv_col, ref_col, _) = cols[blk];
             let col_zero = l1_short && ref_col == 0 && (-1..=1).contains(&mv_col[0]) && (-1..=1).contains(&mv_col[1]);
             for l in 0..2 {
@@ -106,33 +119,42 @@ pub fn direct_motion(ctx: &DirectCtx, caches: &[MvCache; 2], mb_addr: usize, out
                 };
             }
         }
-        return;
+    } else {
+        let poc1 = l1.map_or(0, |r| r.poc);
+        colocated(col, mb_addr, ctx.direct_8x8_inference, true, &mut cols);
+        for &blk in blocks {
+            let (mv_col, ref_col, ref_id) = cols[blk];
+            // refIdxL0 = MapColToList0(refIdxCol): the lowest index of that picture in list 0.
+            let ref0 = if ref_col < 0 {
+                0
+            } else {
+                ctx.lists[0].iter().position(|e| e.as_ref().is_some_and(|r| r.id == ref_id)).unwrap_or(0)
+            };
+            let pic0 = ctx.lists[0].get(ref0).and_then(|e| e.as_ref());
+            let poc0 = pic0.map_or(0, |r| r.poc);
+            let (mv0, mv1) = if pic0.is_some_and(|r| r.long_term) || poc1 - poc0 == 0 {
+                (mv_col, [0, 0])
+            } else {
+                let tb = (ctx.cur_poc - poc0).clamp(-128, 127);
+                let td = (poc1 - poc0).clamp(-128, 127);
+                let tx = (16384 + (td / 2).abs()) / td;
+                let dsf = ((tb * tx + 32) >> 6).clamp(-1024, 1023);
+                let scale = |c: i16| ((dsf * i32::from(c) + 128) >> 8) as i16;
+                let mv0 = [scale(mv_col[0]), scale(mv_col[1])];
+                (mv0, [mv0[0].wrapping_sub(mv_col[0]), mv0[1].wrapping_sub(mv_col[1])])
+            };
+            out[0][blk] = (ref0 as i8, mv0);
+            out[1][blk] = (0, mv1);
+        }
     }
-    let poc1 = l1.map_or(0, |r| r.poc);
-    let mut cols = [([0i16; 2], -1i8, NO_REF); 16];
-    colocated(col, mb_addr, ctx.direct_8x8_inference, true, &mut cols);
-    for blk in 0..16 {
-        let (mv_col, ref_col, ref_id) = cols[blk];
-        // refIdxL0 = MapColToList0(refIdxCol): the lowest index of that picture in list 0.
-        let ref0 = if ref_col < 0 {
-            0
-        } else {
-            ctx.lists[0].iter().position(|e| e.as_ref().is_some_and(|r| r.id == ref_id)).unwrap_or(0)
-        };
-        let pic0 = ctx.lists[0].get(ref0).and_then(|e| e.as_ref());
-        let poc0 = pic0.map_or(0, |r| r.poc);
-        let (mv0, mv1) = if pic0.is_some_and(|r| r.long_term) || poc1 - poc0 == 0 {
-            (mv_col, [0, 0])
-        } else {
-            let tb = (ctx.cur_poc - poc0).clamp(-128, 127);
-            let td = (poc1 - poc0).clamp(-128, 127);
-            let tx = (16384 + (td / 2).abs()) / td;
-            let dsf = ((tb * tx + 32) >> 6).clamp(-1024, 1023);
-            let scale = |c: i16| ((dsf * i32::from(c) + 128) >> 8) as i16;
-            let mv0 = [scale(mv_col[0]), scale(mv_col[1])];
-            (mv0, [mv0[0].wrapping_sub(mv_col[0]), mv0[1].wrapping_sub(mv_col[1])])
-        };
-        out[0][blk] = (ref0 as i8, mv0);
-        out[1][blk] = (0, mv1);
+    if ctx.direct_8x8_inference {
+        for (q, &corner) in CORNERS.iter().enumerate() {
+            for l in 0..2 {
+                let v = out[l][corner];
+                for blk in QUADRANT[q] {
+                    out[l][blk] = v;
+                }
+            }
+        }
     }
 }

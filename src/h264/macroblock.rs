@@ -8,7 +8,7 @@ use super::dpb::RefFrame;
 use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
 use super::direct::{direct_motion, DirectCtx, DirectMotion};
-use super::mvpred::{p_skip_mv, MvCache, Neighbours, Shape};
+use super::mvpred::{mb_neighbours, p_skip_mv, MvCache, Neighbours, Shape, REF_NA};
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
 use super::slice::{SliceHeader, SliceType};
@@ -60,10 +60,10 @@ pub fn decode_slice_cavlc(
             }
             for _ in 0..run {
                 if ctx.hdr.slice_type == SliceType::B {
-                    let n = neighbours(pic, addr, ctx.slice_num);
+                    let n = neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice);
                     decode_b_skip(pic, ctx, scratch, addr, n, qp).map_err(|e| (e, addr))?;
                 } else {
-                    decode_p_skip(pic, ctx, addr, neighbours(pic, addr, ctx.slice_num), qp);
+                    decode_p_skip(pic, ctx, addr, neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice), qp);
                 }
                 addr += 1;
             }
@@ -83,16 +83,17 @@ pub fn decode_slice_cavlc(
 }
 
 /// Neighbour availability of macroblock `addr` (6.4.9): inside the picture and in the
-/// same slice (hence already decoded).
-pub(super) fn neighbours(pic: &Picture, addr: u32, slice_num: u32) -> Neighbours {
-    let w = pic.mb_width;
-    let (x, y) = (addr % w, addr / w);
-    let same = |a: u32| pic.mbs.get(a as usize).is_some_and(|m| m.is_decoded() && m.slice_num == slice_num);
+/// same slice. Without FMO (refused) a slice is a run of consecutive addresses from
+/// first_mb_in_slice, so a neighbour (always at a lower address) is in the slice exactly
+/// when its address is at least `first_mb`.
+pub(super) fn neighbours(mb_width: u32, addr: u32, first_mb: u32) -> Neighbours {
+    let (x, y) = (addr % mb_width, addr / mb_width);
+    let in_slice = |d: u32| addr - d >= first_mb;
     Neighbours {
-        a: x > 0 && same(addr - 1),
-        b: y > 0 && same(addr - w),
-        c: y > 0 && x + 1 < w && same(addr - w + 1),
-        d: x > 0 && y > 0 && same(addr - w - 1),
+        a: x > 0 && in_slice(1),
+        b: y > 0 && in_slice(mb_width),
+        c: y > 0 && x + 1 < mb_width && in_slice(mb_width - 1),
+        d: x > 0 && y > 0 && in_slice(mb_width + 1),
     }
 }
 
@@ -131,11 +132,30 @@ pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, 
     let stride = pic.stride4();
     for r in 0..4 {
         let i = (mb_y * 4 + r) * stride + mb_x * 4;
-        if let Some(d) = pic.ref_idx[list].get_mut(i..i + 4) {
-            d.fill(ref_idx);
+        // Whole-array stores of 4 entries (a slice `fill` would call memset).
+        if let Some(d) = pic.ref_idx[list].get_mut(i..i + 4).and_then(|d| <&mut [i8; 4]>::try_from(d).ok()) {
+            *d = [ref_idx; 4];
         }
-        if let Some(d) = pic.mv[list].get_mut(i..i + 4) {
-            d.fill(mv);
+        if let Some(d) = pic.mv[list].get_mut(i..i + 4).and_then(|d| <&mut [[i16; 2]; 4]>::try_from(d).ok()) {
+            *d = [mv; 4];
+        }
+    }
+}
+
+/// Sets the ref_idx and vector of each of the 16 blocks (raster order) of a macroblock.
+fn store_blocks(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, blocks: &[(i8, [i16; 2]); 16]) {
+    if blocks.iter().all(|b| *b == blocks[0]) {
+        // The common case: one motion for the whole macroblock.
+        return fill_mb(pic, list, mb_x, mb_y, blocks[0].0, blocks[0].1);
+    }
+    let stride = pic.stride4();
+    for (r, row) in blocks.chunks_exact(4).enumerate() {
+        let i = (mb_y * 4 + r) * stride + mb_x * 4;
+        if let (Some(refs), Some(mvs)) = (pic.ref_idx[list].get_mut(i..i + 4), pic.mv[list].get_mut(i..i + 4)) {
+            for ((dr, dm), &(rf, mv)) in refs.iter_mut().zip(mvs.iter_mut()).zip(row) {
+                *dr = rf;
+                *dm = mv;
+            }
         }
     }
 }
@@ -154,7 +174,7 @@ fn macroblock_layer(
     qp: &mut i32,
 ) -> Result<(), Fail> {
     let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
-    let n = neighbours(pic, addr, ctx.slice_num);
+    let n = neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice);
     let chroma = ctx.sps.chroma_array_type() != 0;
     let mut mb = Macroblock { slice_num: ctx.slice_num, ..Macroblock::default() };
     let (max, first_intra) = match ctx.hdr.slice_type {
@@ -262,6 +282,7 @@ pub(super) fn decode_pcm(
     mb.qp = qp as u8;
     mb.total_coeff = [16; 24];
     mb.coded_dc = 7;
+    mb.coded = !0;
     mb.cbp = 0x2f;
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
     set_unused_list(pic, 0, x, y);
@@ -311,9 +332,6 @@ pub fn inter_pred(
     let lists = if b_slice { 2 } else { 1 };
     let max_ref = [ctx.hdr.num_ref_idx_l0_active_minus1, ctx.hdr.num_ref_idx_l1_active_minus1];
     let MbScratch { cache, direct } = scratch;
-    for (l, c) in cache.iter_mut().enumerate().take(lists) {
-        c.load(pic, l, mb_x, mb_y, n);
-    }
     let is_direct = |t: u8| b_slice && t == 0;
     let dctx = DirectCtx {
         spatial: ctx.hdr.direct_spatial_mv_pred_flag,
@@ -321,6 +339,23 @@ pub fn inter_pred(
         cur_poc: ctx.poc,
         lists: ctx.lists,
     };
+    if mb.kind == MbKind::BSkip || (mb.kind == MbKind::B && mb.mb_type == 0) {
+        // Whole-macroblock direct: no syntax and no cache; neighbours straight from the
+        // picture (spatial direct only), the 16 blocks straight to it.
+        let nb = if dctx.spatial {
+            [mb_neighbours(pic, 0, mb_x, mb_y, n), mb_neighbours(pic, 1, mb_x, mb_y, n)]
+        } else {
+            [[(REF_NA, [0, 0]); 3]; 2]
+        };
+        direct_motion(&dctx, &nb, addr as usize, direct);
+        for (l, d) in direct.iter().enumerate() {
+            store_blocks(pic, l, mb_x, mb_y, d);
+        }
+        return Ok(());
+    }
+    for (l, c) in cache.iter_mut().enumerate().take(lists) {
+        c.load(pic, l, mb_x, mb_y, n);
+    }
     let fill_direct = |c: &mut MvCache, l: usize, direct: &DirectMotion, x8: usize, y8: usize, w: usize| {
         for y in y8..y8 + w {
             for x in x8..x8 + w {
@@ -329,12 +364,7 @@ pub fn inter_pred(
             }
         }
     };
-    if mb.kind == MbKind::BSkip || (mb.kind == MbKind::B && mb.mb_type == 0) {
-        direct_motion(&dctx, cache, addr as usize, direct);
-        for (l, c) in cache.iter_mut().enumerate() {
-            fill_direct(c, l, direct, 0, 0, 4);
-        }
-    } else if let Some(info) = mb.part_info().filter(|i| i.num_parts < 4) {
+    if let Some(info) = mb.part_info().filter(|i| i.num_parts < 4) {
         let parts = usize::from(info.num_parts);
         let (w, h) = (usize::from(info.width) / 4, usize::from(info.height) / 4);
         let mut refs = [[-1i8; 2]; 2];
@@ -370,7 +400,7 @@ pub fn inter_pred(
             mb.sub_mb_type[i] = syn.sub_mb_type(b_slice)?;
         }
         if mb.sub_mb_type.iter().any(|&t| is_direct(t)) {
-            direct_motion(&dctx, cache, addr as usize, direct);
+            direct_motion(&dctx, &[cache[0].mb_neighbours(), cache[1].mb_neighbours()], addr as usize, direct);
         }
         let mut refs = [[0i8; 4]; 2];
         for l in 0..lists {

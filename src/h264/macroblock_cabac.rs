@@ -9,7 +9,7 @@ use super::macroblock::{
     decode_b_skip, decode_p_skip, inter_pred, neighbours, no_sub_8x8_smaller, set_unused_list, InterSyntax,
     MbScratch, SliceCtx,
 };
-use super::mb::{blk_xy, Macroblock, MbKind};
+use super::mb::{blk_xy, Macroblock, MbKind, CODED_CB_DC, CODED_LUMA_DC};
 use super::mvpred::Neighbours;
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC};
 use super::slice::SliceType;
@@ -39,8 +39,7 @@ pub fn decode_slice_cabac(
     cabac.init_engine(r);
     let mut m = MbCabac { cabac, qp: slice_qp, last_dqp_nonzero: false };
     loop {
-        let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
-        let n = neighbours(pic, addr, ctx.slice_num);
+        let n = neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice);
         let skip = ctx.hdr.slice_type != SliceType::I && m.mb_skip_flag(r, pic, ctx, addr, n);
         if skip {
             if ctx.hdr.slice_type == SliceType::B {
@@ -49,7 +48,6 @@ pub fn decode_slice_cabac(
                 decode_p_skip(pic, ctx, addr, n, m.qp);
             }
             m.last_dqp_nonzero = false;
-            store_mvd(pic, mb_x, mb_y, &[[[[0; 2]; 5]; 5]; 2]);
         } else {
             m.macroblock_layer(r, pic, ctx, scratch, addr, n).map_err(|e| fail(e, addr))?;
         }
@@ -69,7 +67,8 @@ pub fn decode_slice_cabac(
     }
 }
 
-/// Writes the |mvd| of a macroblock (inside of the CABAC neighbourhood arrays).
+/// Writes the |mvd| of an inter macroblock that is not skipped (inside of the CABAC
+/// neighbourhood arrays). Skipped and intra macroblocks write nothing: readers take 0.
 fn store_mvd(pic: &mut Picture, mb_x: usize, mb_y: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2]) {
     let stride = pic.stride4();
     for (l, grid) in mvd.iter().enumerate() {
@@ -79,6 +78,23 @@ fn store_mvd(pic: &mut Picture, mb_x: usize, mb_y: usize, mvd: &[[[[u8; 2]; 5]; 
                 d.copy_from_slice(&grid[y + 1][1..5]);
             }
         }
+    }
+}
+
+/// What the contexts of a macroblock's syntax need from a neighbour: a small copy, taken
+/// once per macroblock while the picture is borrowed mutably.
+#[derive(Clone, Copy)]
+struct Nb {
+    kind: MbKind,
+    cbp: u8,
+    t8: bool,
+    chroma_pred: u8,
+    coded: u32,
+}
+
+impl Nb {
+    fn of(m: &Macroblock) -> Nb {
+        Nb { kind: m.kind, cbp: m.cbp, t8: m.transform_size_8x8_flag, chroma_pred: m.intra_chroma_pred_mode, coded: m.coded }
     }
 }
 
@@ -207,8 +223,7 @@ impl MbCabac<'_> {
         let mut mb = Macroblock { slice_num: ctx.slice_num, ..Macroblock::default() };
         let (intra, t) = self.mb_type(r, pic, ctx, addr, n);
         let (a, b) = ab(pic, addr, n);
-        let (a, b) = (a.copied(), b.copied());
-        let mut mvd = [[[[0u8; 2]; 5]; 5]; 2];
+        let (a, b) = (a.map(Nb::of), b.map(Nb::of));
         if intra {
             if t == 25 {
                 // I_PCM: the samples follow the arithmetic code, then the engine restarts.
@@ -216,7 +231,6 @@ impl MbCabac<'_> {
                 super::macroblock::decode_pcm(r, pic, mb, addr, self.qp, chroma)?;
                 self.cabac.init_engine(r);
                 self.last_dqp_nonzero = false;
-                store_mvd(pic, mb_x, mb_y, &mvd);
                 return Ok(());
             }
             mb.mb_type = t;
@@ -238,8 +252,8 @@ impl MbCabac<'_> {
                 mb.cbp = (cbp_c << 4) | cbp_l;
             }
             if chroma {
-                let cond = |m: Option<Macroblock>| {
-                    usize::from(m.is_some_and(|m| m.kind.is_intra() && m.kind != MbKind::IPcm && m.intra_chroma_pred_mode != 0))
+                let cond = |m: Option<Nb>| {
+                    usize::from(m.is_some_and(|m| m.kind.is_intra() && m.kind != MbKind::IPcm && m.chroma_pred != 0))
                 };
                 let mut v = 0;
                 if self.d(r, 64 + cond(a) + cond(b)) == 1 {
@@ -257,9 +271,9 @@ impl MbCabac<'_> {
             let lists = if ctx.hdr.slice_type == SliceType::B { 2 } else { 1 };
             let mut syn = CabacInter::new(self, r, pic, addr, n, lists);
             inter_pred(&mut syn, pic, ctx, scratch, &mut mb, addr, n)?;
-            mvd = syn.mvd;
+            let mvd = syn.mvd;
+            store_mvd(pic, mb_x, mb_y, &mvd);
         }
-        store_mvd(pic, mb_x, mb_y, &mvd);
         if mb.kind != MbKind::I16x16 {
             mb.cbp = self.coded_block_pattern(r, a, b, chroma);
             if mb.cbp & 15 != 0 && ctx.pps.transform_8x8_mode_flag && !intra && no_sub_8x8_smaller(&mb, ctx.sps) {
@@ -282,41 +296,49 @@ impl MbCabac<'_> {
     }
 
     /// transform_size_8x8_flag (9.3.3.1.1.10).
-    fn transform_size_8x8_flag(&mut self, r: &mut BitReader, a: Option<Macroblock>, b: Option<Macroblock>) -> bool {
-        let cond = |m: Option<Macroblock>| usize::from(m.is_some_and(|m| m.transform_size_8x8_flag));
+    fn transform_size_8x8_flag(&mut self, r: &mut BitReader, a: Option<Nb>, b: Option<Nb>) -> bool {
+        let cond = |m: Option<Nb>| usize::from(m.is_some_and(|m| m.t8));
         self.d(r, 399 + cond(a) + cond(b)) == 1
     }
 
     /// coded_block_pattern (9.3.2.6, 9.3.3.1.1.4).
-    fn coded_block_pattern(&mut self, r: &mut BitReader, a: Option<Macroblock>, b: Option<Macroblock>, chroma: bool) -> u8 {
-        // condTermFlagN: 1 when the neighbouring 8x8 block is available, not I_PCM, and has
-        // no coded luma (skipped macroblocks count as uncoded).
-        let outer = |m: Option<Macroblock>, b8: usize| match m {
-            None => 0,
-            Some(m) if m.kind == MbKind::IPcm => 0,
-            Some(m) if m.kind.is_skip() => 1,
-            Some(m) => usize::from((m.cbp >> b8) & 1 == 0),
+    fn coded_block_pattern(&mut self, r: &mut BitReader, a: Option<Nb>, b: Option<Nb>, chroma: bool) -> u8 {
+        // Luma: condTermFlagN is 0 when N's 8x8 block has coded luma, when N is unavailable
+        // or I_PCM; 1 when N is skipped. As bits: an unavailable / I_PCM neighbour reads
+        // as all coded, a skipped one as none.
+        let luma_of = |m: Option<Nb>| match m {
+            None => 15,
+            Some(m) if m.kind == MbKind::IPcm => 15,
+            Some(m) if m.kind.is_skip() => 0,
+            Some(m) => m.cbp & 15,
         };
-        let mut luma = 0u8;
-        for b8 in 0..4 {
-            let (x, y) = (b8 & 1, b8 >> 1);
-            let ca = if x == 1 { usize::from((luma >> (b8 - 1)) & 1 == 0) } else { outer(a, b8 + 1) };
-            let cb = if y == 1 { usize::from((luma >> (b8 - 2)) & 1 == 0) } else { outer(b, b8 + 2) };
-            luma |= (self.d(r, 73 + ca + 2 * cb) as u8) << b8;
-        }
+        let (la, lb) = (luma_of(a), luma_of(b));
+        let not = |v: u8, i: u8| usize::from(((v >> i) & 1) ^ 1);
+        let st = &mut self.cabac.state;
+        let mut e = self.cabac.engine;
+        // 8x8 blocks in order 0..3: A is the left block (in the left macroblock for 0 and 2),
+        // B the upper one (in the upper macroblock for 0 and 1).
+        let mut luma = e.decision(r, &mut st[73 + not(la, 1) + 2 * not(lb, 2)]) as u8;
+        luma |= (e.decision(r, &mut st[73 + not(luma, 0) + 2 * not(lb, 3)]) as u8) << 1;
+        luma |= (e.decision(r, &mut st[73 + not(la, 3) + 2 * not(luma, 0)]) as u8) << 2;
+        luma |= (e.decision(r, &mut st[73 + not(luma, 2) + 2 * not(luma, 1)]) as u8) << 3;
         if !chroma {
+            self.cabac.engine = e;
             return luma;
         }
-        let cc = |m: Option<Macroblock>, two: bool| match m {
+        // Chroma: condTermFlagN is 1 for I_PCM, 0 when unavailable or skipped, else whether
+        // N's CodedBlockPatternChroma is non-zero (bin 0) / equal to 2 (bin 1).
+        let cc = |m: Option<Nb>, two: bool| match m {
             None => 0,
             Some(m) if m.kind == MbKind::IPcm => 1,
             Some(m) if m.kind.is_skip() => 0,
             Some(m) => usize::from(if two { m.cbp >> 4 == 2 } else { m.cbp >> 4 != 0 }),
         };
         let mut c = 0;
-        if self.d(r, 77 + cc(a, false) + 2 * cc(b, false)) == 1 {
-            c = 1 + self.d(r, 77 + 4 + cc(a, true) + 2 * cc(b, true)) as u8;
+        if e.decision(r, &mut st[77 + cc(a, false) + 2 * cc(b, false)]) == 1 {
+            c = 1 + e.decision(r, &mut st[77 + 4 + cc(a, true) + 2 * cc(b, true)]) as u8;
         }
+        self.cabac.engine = e;
         luma | (c << 4)
     }
 
@@ -341,7 +363,8 @@ impl MbCabac<'_> {
         Ok(v)
     }
 
-    /// residual() in CABAC mode (7.3.5.3) for 4:2:0 / monochrome.
+    /// residual() in CABAC mode (7.3.5.3) for 4:2:0 / monochrome. Sets the levels, TotalCoeff
+    /// and `Macroblock::coded` (the coded_block_flag bits that later macroblocks' contexts use).
     #[allow(clippy::too_many_arguments)]
     fn residual(
         &mut self,
@@ -349,189 +372,218 @@ impl MbCabac<'_> {
         pic: &mut Picture,
         mb: &mut Macroblock,
         addr: u32,
-        a: Option<Macroblock>,
-        b: Option<Macroblock>,
+        a: Option<Nb>,
+        b: Option<Nb>,
         chroma: bool,
     ) -> Result<(), Fail> {
-        let intra = mb.kind.is_intra();
+        // condTermFlagN of coded_block_flag (9.3.3.1.1.9) for every block of neighbour N at
+        // once: an unavailable N counts as coded for intra macroblocks only, an I_PCM one is
+        // all ones and a skipped one all zeros (as stored).
+        let outer = |m: Option<Nb>| m.map_or(if mb.kind.is_intra() { !0 } else { 0 }, |m| m.coded);
+        let (left, top) = (outer(a), outer(b));
         let levels = &mut pic.coeffs[addr as usize];
-        let tc = &mut mb.total_coeff;
-        // condTermFlagN of coded_block_flag for a block of the neighbouring macroblock N
-        // (9.3.3.1.1.9): `coded` says whether N's block is coded, when N is an ordinary one.
-        let outer = |m: Option<Macroblock>, coded: &dyn Fn(&Macroblock) -> bool| -> usize {
-            match m {
-                None => usize::from(intra),
-                Some(m) if m.kind == MbKind::IPcm => 1,
-                Some(m) if m.kind.is_skip() => 0,
-                Some(m) => usize::from(coded(&m)),
-            }
-        };
+        let mut coded = 0u32;
+        // ctxIdxInc = condTermFlagA + 2 * condTermFlagB, from the bit of block A (left) and
+        // block B (above) in `coded` or in the neighbour's mask.
+        let inc = |a: (u32, u32), b: (u32, u32)| ((a.0 >> a.1) & 1) as usize + 2 * ((b.0 >> b.1) & 1) as usize;
         if mb.kind == MbKind::I16x16 {
-            let is_dc = |m: &Macroblock| m.kind == MbKind::I16x16 && m.coded_dc & 1 != 0;
-            let inc = outer(a, &is_dc) + 2 * outer(b, &is_dc);
-            if self.block(r, &mut levels[LUMA_DC], 0, inc, 0, 16)? > 0 {
+            let i = inc((left, CODED_LUMA_DC), (top, CODED_LUMA_DC));
+            if self.block::<0>(r, &mut levels[LUMA_DC], i)? > 0 {
+                coded |= 1 << CODED_LUMA_DC;
                 mb.coded_dc |= 1;
             }
         }
+        let tc = &mut mb.total_coeff;
         let cbp_l = mb.cbp & 15;
-        for i8x8 in 0..4 {
-            let coded = cbp_l & (1 << i8x8) != 0;
-            if mb.transform_size_8x8_flag {
-                let mut n = 0;
-                if coded {
-                    let block = levels[i8x8 * 4..i8x8 * 4 + 4].as_flattened_mut();
-                    n = self.block8x8(r, block)?;
-                }
-                for i4x4 in 0..4 {
-                    let (x, y) = blk_xy(i8x8 * 4 + i4x4);
-                    tc[y * 4 + x] = n;
-                }
+        for blk in 0..16 {
+            let (x, y) = blk_xy(blk);
+            let bit = (y * 4 + x) as u32;
+            if cbp_l & (1 << (blk / 4)) == 0 {
+                tc[bit as usize] = 0;
                 continue;
             }
-            for i4x4 in 0..4 {
-                let blk = i8x8 * 4 + i4x4;
-                let (x, y) = blk_xy(blk);
-                if !coded {
-                    tc[y * 4 + x] = 0;
+            let n = if mb.transform_size_8x8_flag {
+                if blk % 4 != 0 {
+                    // The four 4x4 blocks of an 8x8 block share its count (block 0's).
+                    let (x0, y0) = blk_xy(blk & !3);
+                    tc[bit as usize] = tc[y0 * 4 + x0];
+                    coded |= u32::from(tc[bit as usize] > 0) << bit;
                     continue;
                 }
-                let ca = if x > 0 { usize::from(tc[y * 4 + x - 1] > 0) } else { outer(a, &|m| m.total_coeff[y * 4 + 3] > 0) };
-                let cb = if y > 0 { usize::from(tc[(y - 1) * 4 + x] > 0) } else { outer(b, &|m| m.total_coeff[12 + x] > 0) };
-                let (cat, max) = if mb.kind == MbKind::I16x16 { (1, 15) } else { (2, 16) };
-                tc[y * 4 + x] = self.block(r, &mut levels[blk], cat, ca + 2 * cb, 16 - max, max)?;
+                let block = levels[blk..blk + 4].as_flattened_mut();
+                self.block8x8(r, block)?
+            } else {
+                let ab = if x > 0 { (coded, bit - 1) } else { (left, bit + 3) };
+                let bb = if y > 0 { (coded, bit - 4) } else { (top, bit + 12) };
+                let i = inc(ab, bb);
+                if mb.kind == MbKind::I16x16 {
+                    self.block::<1>(r, &mut levels[blk], i)?
+                } else {
+                    self.block::<2>(r, &mut levels[blk], i)?
+                }
+            };
+            tc[bit as usize] = n;
+            coded |= u32::from(n > 0) << bit;
+        }
+        if chroma {
+            let cbp_c = mb.cbp >> 4;
+            if cbp_c != 0 {
+                for c in 0..2 {
+                    let dc = CODED_CB_DC + c as u32;
+                    if self.block::<3>(r, &mut levels[CHROMA_DC + c], inc((left, dc), (top, dc)))? > 0 {
+                        coded |= 1 << dc;
+                        mb.coded_dc |= 2 << c;
+                    }
+                }
             }
-        }
-        if !chroma {
-            return Ok(());
-        }
-        let cbp_c = mb.cbp >> 4;
-        if cbp_c & 3 != 0 {
             for c in 0..2 {
-                let dc = |m: &Macroblock| m.cbp >> 4 != 0 && m.coded_dc & (2 << c) != 0;
-                let inc = outer(a, &dc) + 2 * outer(b, &dc);
-                if self.block(r, &mut levels[CHROMA_DC + c], 3, inc, 0, 4)? > 0 {
-                    mb.coded_dc |= 2 << c;
+                for blk in 0..4 {
+                    let (x, y) = (blk & 1, blk >> 1);
+                    let bit = (16 + 4 * c + blk) as u32;
+                    if cbp_c & 2 == 0 {
+                        tc[bit as usize] = 0;
+                        continue;
+                    }
+                    let ab = if x > 0 { (coded, bit - 1) } else { (left, bit + 1) };
+                    let bb = if y > 0 { (coded, bit - 2) } else { (top, bit + 2) };
+                    let n = self.block::<4>(r, &mut levels[CHROMA_AC + c * 4 + blk], inc(ab, bb))?;
+                    tc[bit as usize] = n;
+                    coded |= u32::from(n > 0) << bit;
                 }
             }
         }
-        for c in 0..2 {
-            let base = 16 + 4 * c;
-            for blk in 0..4 {
-                let (x, y) = (blk & 1, blk >> 1);
-                if cbp_c & 2 == 0 {
-                    tc[base + blk] = 0;
-                    continue;
-                }
-                let ca = if x > 0 { usize::from(tc[base + blk - 1] > 0) } else { outer(a, &|m| m.total_coeff[base + blk + 1] > 0) };
-                let cb = if y > 0 { usize::from(tc[base + blk - 2] > 0) } else { outer(b, &|m| m.total_coeff[base + blk + 2] > 0) };
-                tc[base + blk] = self.block(r, &mut levels[CHROMA_AC + c * 4 + blk], 4, ca + 2 * cb, 1, 15)?;
-            }
-        }
+        mb.coded = coded;
         Ok(())
     }
 
-    /// residual_block_cabac() of ctxBlockCat 0..4 (7.3.5.3.3, 9.3.3.1.3): coded_block_flag,
-    /// the significance map and the levels, stored from `levels[first]`. Returns the number
-    /// of non-zero levels.
-    fn block(&mut self, r: &mut BitReader, levels: &mut [i16; 16], cat: usize, cbf_inc: usize, first: usize, max: usize) -> Result<u8, Fail> {
+    /// residual_block_cabac() of ctxBlockCat `CAT` 0..=4 (7.3.5.3.3, 9.3.3.1.3):
+    /// coded_block_flag, the significance map and the levels, stored from entry
+    /// startIdx (1 for the AC blocks). Returns the number of non-zero levels.
+    #[inline(always)]
+    fn block<const CAT: usize>(&mut self, r: &mut BitReader, levels: &mut [i16; 16], cbf_inc: usize) -> Result<u8, Fail> {
+        // Per ctxBlockCat: ctxIdxBlockCatOffset of coded_block_flag, of the significance
+        // map and of coeff_abs_level_minus1 (Table 9-40); maxNumCoeff; startIdx.
         const CBF: [usize; 5] = [0, 4, 8, 12, 16];
         const SIG: [usize; 5] = [0, 15, 29, 44, 47];
         const ABS: [usize; 5] = [0, 10, 20, 30, 39];
-        if self.d(r, 85 + CBF[cat] + cbf_inc) == 0 {
+        const MAX: [usize; 5] = [16, 15, 16, 4, 15];
+        let (max, first) = (MAX[CAT], usize::from(CAT == 1 || CAT == 4));
+        let st = &mut self.cabac.state;
+        let mut e = self.cabac.engine;
+        if e.decision(r, &mut st[85 + CBF[CAT] + (cbf_inc & 3)]) == 0 {
+            self.cabac.engine = e;
             return Ok(0);
         }
+        let (sig, last) = (105 + SIG[CAT], 166 + SIG[CAT]);
         let mut pos = [0u8; 16];
         let mut count = 0;
-        let mut last_seen = false;
-        let mut e = self.cabac.engine;
-        let (sig, rest) = self.cabac.state.split_at_mut(166);
-        let (sig, last) = (&mut sig[105 + SIG[cat]..], &mut rest[SIG[cat]..]);
-        for i in 0..max - 1 {
-            let inc = if cat == 3 { i.min(2) } else { i };
-            if e.decision(r, &mut sig[inc]) == 1 {
-                pos[count] = i as u8;
+        let mut i = 0;
+        loop {
+            if i == max - 1 {
+                // The last position is significant when no earlier one was the last.
+                pos[count & 15] = i as u8;
                 count += 1;
-                if e.decision(r, &mut last[inc]) == 1 {
-                    last_seen = true;
+                break;
+            }
+            let inc = if CAT == 3 { i.min(2) } else { i };
+            if e.decision(r, &mut st[sig + (inc & 15)]) == 1 {
+                pos[count & 15] = i as u8;
+                count += 1;
+                if e.decision(r, &mut st[last + (inc & 15)]) == 1 {
                     break;
                 }
             }
-        }
-        self.cabac.engine = e;
-        if !last_seen {
-            pos[count] = (max - 1) as u8;
-            count += 1;
+            i += 1;
         }
         *levels = [0; 16];
-        self.levels(r, 227 + ABS[cat], cat == 3, &pos[..count], &mut levels[first..])?;
-        Ok(count as u8)
+        let res = coeff_levels(&mut e, r, st, 227 + ABS[CAT], CAT == 3, &pos[..count], |p, v| levels[(first + p) & 15] = v);
+        self.cabac.engine = e;
+        res.map(|()| count as u8)
     }
 
-    /// An 8x8 block (ctxBlockCat 5): no coded_block_flag in 4:2:0 (inferred 1).
+    /// An 8x8 block (ctxBlockCat 5, frame coding): no coded_block_flag in 4:2:0 (inferred
+    /// 1); significance contexts from Table 9-43.
     fn block8x8(&mut self, r: &mut BitReader, levels: &mut [i16]) -> Result<u8, Fail> {
+        let Some(levels) = levels.first_chunk_mut::<64>() else { return Ok(0) };
+        let st = &mut self.cabac.state;
+        let mut e = self.cabac.engine;
         let mut pos = [0u8; 64];
         let mut count = 0;
-        let mut last_seen = false;
-        let mut e = self.cabac.engine;
-        let (sig, last) = self.cabac.state[402..].split_at_mut(15);
-        for i in 0..63 {
-            if e.decision(r, &mut sig[usize::from(SIG_COEFF_8X8_FRAME[i]) & 15]) == 1 {
-                pos[count] = i as u8;
+        let mut i = 0;
+        loop {
+            if i == 63 {
+                pos[count & 63] = 63;
                 count += 1;
-                if e.decision(r, &mut last[usize::from(LAST_COEFF_8X8[i]) & 15]) == 1 {
-                    last_seen = true;
+                break;
+            }
+            if e.decision(r, &mut st[402 + usize::from(SIG_COEFF_8X8_FRAME[i] & 15)]) == 1 {
+                pos[count & 63] = i as u8;
+                count += 1;
+                if e.decision(r, &mut st[417 + usize::from(LAST_COEFF_8X8[i] & 15)]) == 1 {
                     break;
                 }
             }
+            i += 1;
         }
+        *levels = [0; 64];
+        let res = coeff_levels(&mut e, r, st, 426, false, &pos[..count], |p, v| levels[p & 63] = v);
         self.cabac.engine = e;
-        if !last_seen {
-            pos[count] = 63;
-            count += 1;
-        }
-        levels.fill(0);
-        self.levels(r, 426, false, &pos[..count], levels)?;
-        Ok(count.min(255) as u8)
-    }
-
-    /// coeff_abs_level_minus1 and coeff_sign_flag of the significant positions, in reverse
-    /// scanning order (9.3.2.3 UEG0, 9.3.3.1.3).
-    fn levels(&mut self, r: &mut BitReader, base: usize, chroma_dc: bool, pos: &[u8], out: &mut [i16]) -> Result<(), Fail> {
-        let mut eq1 = 0usize;
-        let mut gt1 = 0usize;
-        let Some(ctxs) = self.cabac.state.get_mut(base..base + 10) else { return Ok(()) };
-        let mut e = self.cabac.engine;
-        for &p in pos.iter().rev() {
-            let ctx0 = if gt1 != 0 { 0 } else { (1 + eq1).min(4) };
-            let mut abs_minus1 = 0u32;
-            if e.decision(r, &mut ctxs[ctx0]) == 1 {
-                let ctxn = 5 + gt1.min(4 - usize::from(chroma_dc));
-                abs_minus1 = 1;
-                while abs_minus1 < 14 && e.decision(r, &mut ctxs[ctxn]) == 1 {
-                    abs_minus1 += 1;
-                }
-                if abs_minus1 == 14 {
-                    abs_minus1 += exp_golomb(&mut e, r, 0, "coeff_abs_level_minus1")?;
-                }
-            }
-            let level = (abs_minus1 + 1).min(i16::MAX as u32) as i16;
-            let negative = e.bypass(r) == 1;
-            if let Some(o) = out.get_mut(usize::from(p)) {
-                *o = if negative { -level } else { level };
-            }
-            if level == 1 {
-                eq1 += 1;
-            } else {
-                gt1 += 1;
-            }
-        }
-        self.cabac.engine = e;
-        Ok(())
+        res.map(|()| count as u8)
     }
 }
 
+/// coeff_abs_level_minus1 and coeff_sign_flag of the significant positions `pos`, in
+/// reverse scanning order (9.3.2.3 UEG0, 9.3.3.1.3), each level given to `put`.
+///
+/// ctxIdxInc depends on numDecodAbsLevelEq1 / numDecodAbsLevelGt1 only through eight
+/// states (`node`): 0 (none decoded yet), 1..=3 (that many levels equal to 1, none greater;
+/// 3 stands for "3 or more"), 4..=7 (1, 2, 3, 4 or more levels greater than 1).
+#[inline(always)]
+fn coeff_levels(
+    e: &mut Engine,
+    r: &mut BitReader,
+    st: &mut [u8; super::cabac::NUM_CTX],
+    base: usize,
+    chroma_dc: bool,
+    pos: &[u8],
+    mut put: impl FnMut(usize, i16),
+) -> Result<(), Fail> {
+    // First bin: ctxIdxInc = numDecodAbsLevelGt1 != 0 ? 0 : Min(4, 1 + numDecodAbsLevelEq1).
+    const FIRST: [usize; 8] = [1, 2, 3, 4, 0, 0, 0, 0];
+    // Other bins: 5 + Min(4 - (ctxBlockCat == 3), numDecodAbsLevelGt1).
+    const REST: [[usize; 8]; 2] = [[5, 5, 5, 5, 6, 7, 8, 9], [5, 5, 5, 5, 6, 7, 8, 8]];
+    const AFTER_EQ1: [usize; 8] = [1, 2, 3, 3, 4, 5, 6, 7];
+    const AFTER_GT1: [usize; 8] = [4, 4, 4, 4, 5, 6, 7, 7];
+    let rest = &REST[usize::from(chroma_dc)];
+    let mut node = 0;
+    for &p in pos.iter().rev() {
+        let mut level = 1u32;
+        if e.decision(r, &mut st[base + FIRST[node & 7]]) == 0 {
+            node = AFTER_EQ1[node & 7];
+        } else {
+            let ctx = &mut st[base + rest[node & 7]];
+            level = 2;
+            while level < 15 && e.decision(r, ctx) == 1 {
+                level += 1;
+            }
+            if level == 15 {
+                let (e2, suffix) = exp_golomb(*e, r, 0, "coeff_abs_level_minus1")?;
+                *e = e2;
+                level = level.saturating_add(suffix);
+            }
+            node = AFTER_GT1[node & 7];
+        }
+        let m = e.bypass_mask(r);
+        let v = level.min(i16::MAX as u32);
+        put(usize::from(p), ((v ^ m).wrapping_sub(m)) as i16);
+    }
+    Ok(())
+}
+
 /// The k-th order Exp-Golomb suffix of UEGk, in bypass bins (9.3.2.3).
-fn exp_golomb(e: &mut Engine, r: &mut BitReader, mut k: u32, element: &'static str) -> Result<u32, Fail> {
+/// Takes and returns the engine by value, so that callers keep theirs in registers.
+#[inline(never)]
+fn exp_golomb(mut e: Engine, r: &mut BitReader, mut k: u32, element: &'static str) -> Result<(Engine, u32), Fail> {
     let mut v = 0u32;
     while e.bypass(r) == 1 {
         v = v.wrapping_add(1 << k);
@@ -544,7 +596,7 @@ fn exp_golomb(e: &mut Engine, r: &mut BitReader, mut k: u32, element: &'static s
         k -= 1;
         v = v.wrapping_add(e.bypass(r) << k);
     }
-    Ok(v)
+    Ok((e, v))
 }
 
 /// ref_idx, mvd and sub_mb_type in CABAC, with the neighbourhood their contexts need
@@ -569,24 +621,24 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
                 || (m.kind == MbKind::B && m.mb_type == 0)
                 || (m.direct8x8 >> ((y / 2) * 2 + x / 2)) & 1 != 0
         };
+        // Only inter macroblocks that are not skipped have stored mvd / refIdx > 0 syntax.
+        let coded_inter = |m: &&Macroblock| matches!(m.kind, MbKind::P | MbKind::B);
         for l in 0..lists {
             for k in 0..4 {
                 if n.a {
                     let (x, y) = (mb_x * 4 - 1, mb_y * 4 + k);
-                    if let Some(m) = pic.mbs.get(addr as usize - 1) {
+                    if let Some(m) = pic.mbs.get(addr as usize - 1).filter(coded_inter) {
                         let i = y * stride + x;
-                        s.ref_gt0[l][k + 1][0] = !m.kind.is_intra()
-                            && !direct_at(m, 3, k)
+                        s.ref_gt0[l][k + 1][0] = !direct_at(m, 3, k)
                             && pic.ref_idx[l].get(i).is_some_and(|&r| r > 0);
                         s.mvd[l][k + 1][0] = pic.mvd[l].get(i).copied().unwrap_or([0, 0]);
                     }
                 }
                 if n.b {
                     let (x, y) = (mb_x * 4 + k, mb_y * 4 - 1);
-                    if let Some(m) = pic.mbs.get(addr as usize - w) {
+                    if let Some(m) = pic.mbs.get(addr as usize - w).filter(coded_inter) {
                         let i = y * stride + x;
-                        s.ref_gt0[l][0][k + 1] = !m.kind.is_intra()
-                            && !direct_at(m, k, 3)
+                        s.ref_gt0[l][0][k + 1] = !direct_at(m, k, 3)
                             && pic.ref_idx[l].get(i).is_some_and(|&r| r > 0);
                         s.mvd[l][0][k + 1] = pic.mvd[l].get(i).copied().unwrap_or([0, 0]);
                     }
@@ -670,7 +722,9 @@ impl InterSyntax for CabacInter<'_, '_, '_, '_> {
                     abs += 1;
                 }
                 if abs == 9 {
-                    abs += exp_golomb(&mut m.cabac.engine, r, 3, "mvd")?;
+                    let (e, suffix) = exp_golomb(m.cabac.engine, r, 3, "mvd")?;
+                    m.cabac.engine = e;
+                    abs += suffix;
                 }
             }
             let v = abs.min(1 << 16) as i32;

@@ -98,7 +98,16 @@ pub struct Macroblock {
     pub direct8x8: u8,
     /// mb_qp_delta was non-zero (CABAC context of the next macroblock's mb_qp_delta).
     pub qp_delta_nonzero: bool,
+    /// Which blocks are coded (coded_block_flag, for the CABAC contexts of later
+    /// macroblocks), one bit per block: luma 4x4 at y * 4 + x, Cb AC at 16 + y * 2 + x,
+    /// Cr AC at 20 + y * 2 + x, then `CODED_LUMA_DC`, `CODED_CB_DC`, `CODED_CB_DC + 1`.
+    /// All ones for I_PCM; written by CABAC slices only.
+    pub coded: u32,
 }
+
+/// Bits of `Macroblock::coded` for the DC blocks.
+pub const CODED_LUMA_DC: u32 = 24;
+pub const CODED_CB_DC: u32 = 25;
 
 impl Macroblock {
     pub fn is_decoded(&self) -> bool {

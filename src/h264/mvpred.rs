@@ -133,6 +133,38 @@ impl MvCache {
     }
 }
 
+impl MvCache {
+    /// Neighbours A, B and C (or D) of the whole macroblock, as spatial direct reads them.
+    pub fn mb_neighbours(&self) -> [(i8, [i16; 2]); 3] {
+        let c = if self.refs[0][5] != REF_NA { self.at(4, -1) } else { self.at(-1, -1) };
+        [self.at(-1, 0), self.at(0, -1), c]
+    }
+}
+
+/// Neighbours A, B and C (or D) of macroblock (mb_x, mb_y) in `list`, read straight from
+/// the picture (REF_NA where not available): no cache for skipped / direct macroblocks.
+pub fn mb_neighbours(pic: &Picture, list: usize, mb_x: usize, mb_y: usize, n: Neighbours) -> [(i8, [i16; 2]); 3] {
+    const NA: (i8, [i16; 2]) = (REF_NA, [0, 0]);
+    let (refs, mvs) = (&pic.ref_idx[list], &pic.mv[list]);
+    let at = |i: usize| match (refs.get(i), mvs.get(i)) {
+        (Some(&r), Some(&m)) => (r, m),
+        _ => NA,
+    };
+    let i0 = mb_y * 4 * pic.stride4() + mb_x * 4;
+    // Availability implies that the row above / the column to the left exist.
+    let above = i0.wrapping_sub(pic.stride4());
+    let a = if n.a { at(i0.wrapping_sub(1)) } else { NA };
+    let b = if n.b { at(above) } else { NA };
+    let c = if n.c {
+        at(above.wrapping_add(4))
+    } else if n.d {
+        at(above.wrapping_sub(1))
+    } else {
+        NA
+    };
+    [a, b, c]
+}
+
 /// The P_Skip motion vector of macroblock (mb_x, mb_y) (8.4.1.1 with 8.4.1.3 for a 16x16
 /// partition, ref_idx 0), read straight from the picture: no cache is built for the long
 /// runs of skipped macroblocks.
@@ -172,7 +204,7 @@ impl Default for MvCache {
 
 /// 8.4.1.3.1: median prediction from neighbours A, B, C (C already replaced by D).
 #[inline(always)]
-fn median(a: (i8, [i16; 2]), mut b: (i8, [i16; 2]), mut c: (i8, [i16; 2]), ref_idx: i8) -> [i16; 2] {
+pub fn median(a: (i8, [i16; 2]), mut b: (i8, [i16; 2]), mut c: (i8, [i16; 2]), ref_idx: i8) -> [i16; 2] {
     if b.0 == REF_NA && c.0 == REF_NA && a.0 != REF_NA {
         b = a;
         c = a;

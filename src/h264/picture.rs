@@ -1,7 +1,7 @@
 //! What the compressed-domain pass gives per picture: types, POC, per-macroblock syntax,
 //! the motion-vector field per 4x4 block and the residual levels (not transformed).
 
-use super::mb::Macroblock;
+use super::mb::{Macroblock, MbKind};
 use super::pps::Pps;
 use super::slice::{SliceHeader, SliceType};
 use super::sps::Sps;
@@ -140,7 +140,10 @@ impl Picture {
         self.mb_height = sps.mb_height();
         self.crop = sps.crop_rect();
         let mbs = (self.mb_width * self.mb_height) as usize;
-        self.mbs.clear();
+        // Filling in place (a memset: the default is all zero bytes) instead of clear +
+        // resize, which writes field by field.
+        self.mbs.truncate(mbs);
+        self.mbs.fill(Macroblock::default());
         self.mbs.resize(mbs, Macroblock::default());
         // Every decoded macroblock writes its list-0 vectors and ref_idx; list 1 is reset
         // here and written only by B slices. Entries of macroblocks that were not decoded are
@@ -165,6 +168,58 @@ impl Picture {
     /// Stride of the per-4x4 arrays.
     pub fn stride4(&self) -> usize {
         self.mb_width as usize * 4
+    }
+
+    /// A 64-bit FNV-1a hash of everything parsed: the syntax of each decoded macroblock, its
+    /// motion field and its coded levels (blocks that are not coded hold stale data and are
+    /// left out). Equal digests mean equal parses, e.g. across CPU architectures or before
+    /// and after an optimisation.
+    pub fn digest(&self) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut eat = |b: &[u8]| {
+            for &x in b {
+                h = (h ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        let stride = self.stride4();
+        for (addr, m) in self.mbs.iter().enumerate().filter(|(_, m)| m.is_decoded()) {
+            eat(&[m.kind as u8, m.mb_type, m.qp, m.cbp, u8::from(m.transform_size_8x8_flag), m.intra_chroma_pred_mode]);
+            eat(&[m.coded_dc, m.direct8x8]);
+            eat(&m.sub_mb_type);
+            eat(&m.intra_pred.map(|v| v as u8));
+            eat(&m.total_coeff);
+            let (mx, my) = (addr % self.mb_width as usize * 4, addr / self.mb_width as usize * 4);
+            for l in 0..2 {
+                for y in my..my + 4 {
+                    for x in mx..mx + 4 {
+                        let i = y * stride + x;
+                        let r = self.ref_idx[l].get(i).copied().unwrap_or(REF_NONE);
+                        let v = if r >= 0 { self.mv[l].get(i).copied().unwrap_or([0, 0]) } else { [0, 0] };
+                        eat(&[r as u8]);
+                        eat(&[v[0].to_le_bytes(), v[1].to_le_bytes()].concat());
+                    }
+                }
+            }
+            let Some(levels) = self.coeffs.get(addr) else { continue };
+            for (b, block) in levels.iter().enumerate() {
+                let coded = match b {
+                    _ if m.kind == MbKind::IPcm => b < 24,
+                    0..16 => {
+                        let (x, y) = super::mb::blk_xy(b);
+                        m.total_coeff[y * 4 + x] > 0
+                    }
+                    LUMA_DC => m.coded_dc & 1 != 0,
+                    17 | 18 => m.coded_dc & (2 << (b - CHROMA_DC)) != 0,
+                    _ => m.total_coeff.get(16 + b - CHROMA_AC).is_some_and(|&n| n > 0),
+                };
+                if coded {
+                    for v in block {
+                        eat(&v.to_le_bytes());
+                    }
+                }
+            }
+        }
+        h
     }
 
     /// Number of macroblocks that were decoded.
