@@ -2,6 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use gopwatch::h264::recon::{Frame, Options, Reconstructor};
+use gopwatch::h264::sps::Vui;
 use gopwatch::h264::{Picture, PictureType};
 use gopwatch::source::file::{Event, Pipeline, Summary};
 use std::fs::File;
@@ -36,6 +38,33 @@ enum Cmd {
         /// Output CSV file (default: stdout).
         #[arg(short, long)]
         output: Option<PathBuf>,
+    },
+    /// Decode the intra pictures of a stream (every picture whose slices are all I), in
+    /// display order, cropped to the display size: raw yuv420p (-o) or PNG files (--png).
+    ///
+    /// Only intra pictures can be decoded: P and B pictures need motion compensation,
+    /// which gopwatch does not do. Pictures with lost slices are written with the missing
+    /// macroblocks grey (and a warning).
+    #[command(after_help = "Examples:\n  gopwatch frames cam.264 --intra-only -o intra.yuv\n  \
+        ffplay -f rawvideo -pixel_format yuv420p -video_size WxH intra.yuv\n  \
+        gopwatch frames cam.264 --intra-only --png frames/")]
+    Frames {
+        /// Annex-B H.264 file (.264/.h264), FIFO, or - for stdin.
+        file: PathBuf,
+        /// Write the intra pictures only (required: the only pictures gopwatch can decode).
+        #[arg(long, required = true)]
+        intra_only: bool,
+        /// Output file of raw yuv420p frames (planes Y, Cb, Cr; - for stdout).
+        #[arg(short, long, value_name = "OUT.yuv", required_unless_present = "png", conflicts_with = "png")]
+        output: Option<PathBuf>,
+        /// Write one PNG per picture into DIR (frame_NNNNN.png, NNNNN = display index), RGB
+        /// converted with the colour matrix and range of the stream's VUI (default BT.601,
+        /// limited range).
+        #[arg(long, value_name = "DIR")]
+        png: Option<PathBuf>,
+        /// Leave out the deblocking filter (for comparisons with ffmpeg -skip_loop_filter all).
+        #[arg(long)]
+        no_deblock: bool,
     },
     /// Run the compressed-domain pass over a whole stream and report its speed.
     Scan {
@@ -163,6 +192,125 @@ fn mvs(file: &Path, grid: Grid, output: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+fn frames(file: &Path, output: Option<&Path>, png_dir: Option<&Path>, deblock: bool) -> Result<()> {
+    let input = open(file)?;
+    let mut yuv: Option<BufWriter<Box<dyn Write>>> = match output {
+        Some(p) if p == Path::new("-") => Some(BufWriter::with_capacity(1 << 20, Box::new(io::stdout().lock()))),
+        Some(p) => {
+            let f = File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
+            Some(BufWriter::with_capacity(1 << 20, Box::new(f)))
+        }
+        None => None,
+    };
+    if let Some(d) = png_dir {
+        std::fs::create_dir_all(d).with_context(|| format!("cannot create the directory {}", d.display()))?;
+    }
+    let mut rec = Reconstructor::new();
+    let mut buf = Vec::new();
+    let mut written = 0u64;
+    let mut size = None;
+    run_stream(file, input, |index, p| {
+        if p.picture_type != PictureType::I {
+            return Ok(());
+        }
+        let frame = match rec.reconstruct(p, Options { deblock }) {
+            Ok(f) => f,
+            Err(e) => {
+                log::warn!("{}: picture {index}: {e}; skipped", file.display());
+                return Ok(());
+            }
+        };
+        if frame.missing_mbs > 0 {
+            log::warn!("{}: picture {index}: {} macroblocks were not received (grey)", file.display(), frame.missing_mbs);
+        }
+        let (_, _, w, h) = frame.crop_clipped(p.crop);
+        if size.is_some_and(|s| s != (w, h)) {
+            log::warn!("{}: picture {index}: the size changes to {w}x{h}", file.display());
+        }
+        size = Some((w, h));
+        if let Some(out) = yuv.as_mut() {
+            buf.clear();
+            frame.write_cropped(p.crop, &mut buf);
+            out.write_all(&buf).context("writing the yuv output")?;
+        }
+        if let Some(dir) = png_dir {
+            let vui = p.slice_info.first().and_then(|s| s.sps.vui.clone());
+            let path = dir.join(format!("frame_{index:05}.png"));
+            write_png(&path, frame, p.crop, vui.as_ref()).with_context(|| format!("writing {}", path.display()))?;
+        }
+        written += 1;
+        Ok(())
+    })?;
+    if let Some(mut out) = yuv {
+        out.flush().context("writing the yuv output")?;
+    }
+    match size {
+        Some((w, h)) => eprintln!("{written} intra pictures, {w}x{h} yuv420p"),
+        None => bail!("{}: the stream has no intra picture that could be decoded", file.display()),
+    }
+    Ok(())
+}
+
+/// Y'CbCr -> R'G'B' conversion (fixed point, 1 << 16) from the VUI's matrix_coefficients
+/// and video_full_range_flag (H.264 Table E-5); BT.601 limited range when unsignalled.
+struct RgbMatrix {
+    /// R = Y + a Cr, G = Y - b Cb - c Cr, B = Y + d Cb.
+    coef: [i32; 4],
+    y_scale: i32,
+    full: bool,
+}
+
+impl RgbMatrix {
+    fn new(vui: Option<&Vui>) -> RgbMatrix {
+        let (kr, kb) = match vui.map(|v| v.matrix_coefficients) {
+            Some(1) => (0.2126, 0.0722),
+            Some(4) => (0.30, 0.11),
+            Some(7) => (0.212, 0.087),
+            Some(9 | 10) => (0.2627, 0.0593),
+            _ => (0.299, 0.114),
+        };
+        let full = vui.is_some_and(|v| v.video_full_range_flag);
+        let (ys, cs) = if full { (1.0, 1.0) } else { (255.0 / 219.0, 255.0 / 224.0) };
+        let kg = 1.0 - kr - kb;
+        let fx = |v: f64| (v * 65536.0).round() as i32;
+        let coef = [
+            fx(2.0 * (1.0 - kr) * cs),
+            fx(2.0 * kb * (1.0 - kb) / kg * cs),
+            fx(2.0 * kr * (1.0 - kr) / kg * cs),
+            fx(2.0 * (1.0 - kb) * cs),
+        ];
+        RgbMatrix { coef, y_scale: fx(ys), full }
+    }
+
+    fn rgb(&self, y: u8, cb: u8, cr: u8) -> [u8; 3] {
+        let [a, b, c, d] = self.coef;
+        let yy = (i32::from(y) - if self.full { 0 } else { 16 }) * self.y_scale + (1 << 15);
+        let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
+        let px = |v: i32| (v >> 16).clamp(0, 255) as u8;
+        [px(yy + a * cr), px(yy - b * cb - c * cr), px(yy + d * cb)]
+    }
+}
+
+fn write_png(path: &Path, f: &Frame, crop: (u32, u32, u32, u32), vui: Option<&Vui>) -> Result<()> {
+    let (l, t, w, h) = f.crop_clipped(crop);
+    let m = RgbMatrix::new(vui);
+    let cw = f.width / 2;
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for y in t..t + h {
+        for x in l..l + w {
+            // Chroma: the co-sited sample of the 2x2 block (nearest neighbour).
+            let ci = (y / 2) * cw + x / 2;
+            rgb.extend_from_slice(&m.rgb(f.y[y * f.width + x], f.cb[ci], f.cr[ci]));
+        }
+    }
+    let file = BufWriter::new(File::create(path)?);
+    let mut enc = png::Encoder::new(file, w as u32, h as u32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()?.write_image_data(&rgb)?;
+    Ok(())
+}
+
 fn scan(file: &Path, digest: bool) -> Result<()> {
     let start = Instant::now();
     let mut mbs = 0u64;
@@ -244,6 +392,9 @@ fn main() {
             mvs(&file, *grid, output.as_deref())
         }
         Cmd::Scan { file, digest } => scan(file, *digest),
+        Cmd::Frames { file, intra_only: _, output, png, no_deblock } => {
+            frames(file, output.as_deref(), png.as_deref(), !*no_deblock)
+        }
     };
     if let Err(e) = r {
         // A closed pipe (e.g. `| head`) is not an error for the user.
@@ -252,5 +403,32 @@ fn main() {
         }
         eprintln!("gopwatch: {e:#}");
         std::process::exit(2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn convert(y: u8, cb: u8, cr: u8, vui: Option<&Vui>) -> [u8; 3] {
+        RgbMatrix::new(vui).rgb(y, cb, cr)
+    }
+
+    #[test]
+    fn bt601_limited_range_by_default() {
+        assert_eq!(convert(16, 128, 128, None), [0, 0, 0]);
+        assert_eq!(convert(235, 128, 128, None), [255, 255, 255]);
+        // BT.601 red: Y 81, Cb 90, Cr 240.
+        let red = convert(81, 90, 240, None);
+        assert!(red[0] >= 253 && red[1] <= 2 && red[2] <= 2, "{red:?}");
+    }
+
+    #[test]
+    fn vui_selects_bt709_and_full_range() {
+        let vui = Vui { matrix_coefficients: 1, video_full_range_flag: true, ..Vui::default() };
+        assert_eq!(convert(255, 128, 128, Some(&vui)), [255, 255, 255]);
+        // BT.709 full-range red: Y 54, Cb 99, Cr 255.
+        let red = convert(54, 99, 255, Some(&vui));
+        assert!(red[0] >= 253 && red[1] <= 2 && red[2] <= 2, "{red:?}");
     }
 }

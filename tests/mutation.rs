@@ -1,7 +1,8 @@
 //! Mutated real streams through `decode_stream`: bit flips, byte overwrites, truncation,
 //! chunk deletion and duplication, inserted start codes, zeroed runs, and combinations.
 //! Every run must finish without a panic, within a time bound, and with a number of
-//! pictures bounded by the number of slice NAL units in its input.
+//! pictures bounded by the number of slice NAL units in its input. Intra pictures are also
+//! reconstructed and deblocked (`h264::recon`), which must not panic either.
 //!
 //! Streams: $GOPWATCH_SHARED/streams/openh264-res (default ../shared next to the crate; the
 //! test fails when it is missing) and $GOPWATCH_STREAMS (default target/streams; the x264
@@ -12,6 +13,8 @@
 //! (default 3000), GOPWATCH_MUTATION_SEED the seed.
 
 use gopwatch::h264::nal::{nal_type, AnnexBSplitter, NalHeader};
+use gopwatch::h264::recon::{Options, Reconstructor};
+use gopwatch::h264::PictureType;
 use gopwatch::source::file::{decode_stream, Event};
 use std::io::{self, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -42,6 +45,9 @@ const LOCAL_STREAMS: &[&str] = &[
     "high_cavlc_b3_temporal.264",
     "high_cabac_8x8.264",
     "high_direct_spatial.264",
+    // Intra pictures for reconstruction: all intra with matrices and slices, low QP.
+    "intra_all_cqm_slices.264",
+    "intra_qp8.264",
 ];
 
 /// xorshift64*: small, deterministic, no dependency.
@@ -198,9 +204,15 @@ fn run(data: &[u8], chunk_seed: u64) -> Run {
     let mut pictures = 0u64;
     let mut errors = 0u64;
     let reader = Chunked { data, rng: Rng(chunk_seed | 1) };
+    let mut rec = Reconstructor::new();
     let summary = decode_stream(reader, |e| match e {
         Event::Picture(_, p) => {
             assert_eq!(p.mbs.len(), p.mb_width as usize * p.mb_height as usize);
+            if p.picture_type == PictureType::I {
+                if let Ok(f) = rec.reconstruct(p, Options::default()) {
+                    assert_eq!(f.y.len(), p.mbs.len() * 256);
+                }
+            }
             pictures += 1;
         }
         Event::Error(_) => errors += 1,

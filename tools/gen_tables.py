@@ -209,6 +209,22 @@ def gen_cabac():
     write("cabac.rs", out)
 
 
+def gen_recon():
+    out = [HEADER.format("dequant_normAdjust.json, deblocking.json"),
+           "//! Tables of picture reconstruction: dequantisation (8.5.9) and deblocking (8.7.2).\n"]
+    n = load("dequant_normAdjust.json")
+    out.append(arr("NORM_ADJUST_4X4", "u8", [v for row in n["normAdjust4x4"] for v in row],
+                   "8.5.9, normAdjust4x4(m, i, j) at [m * 16 + raster position], m = qP % 6."))
+    out.append(arr("NORM_ADJUST_8X8", "u8", [v for row in n["normAdjust8x8"] for v in row],
+                   "8.5.9, normAdjust8x8(m, i, j) at [m * 64 + raster position], m = qP % 6."))
+    d = load("deblocking.json")
+    out.append(arr("ALPHA", "u8", d["alpha_prime"], "Table 8-16, alpha' by indexA (0..51)."))
+    out.append(arr("BETA", "u8", d["beta_prime"], "Table 8-16, beta' by indexB (0..51)."))
+    out.append(arr("TC0", "u8", [v for row in d["tC0_prime"] for v in row],
+                   "Table 8-17, tC0' at [indexA * 3 + bS - 1] (bS 1..3).", per_line=15))
+    write("recon.rs", out)
+
+
 def write(name, parts):
     path = os.path.join(OUT, name)
     with open(path, "w") as f:
@@ -222,3 +238,4 @@ if __name__ == "__main__":
     gen_misc()
     gen_mb_types()
     gen_cabac()
+    gen_recon()

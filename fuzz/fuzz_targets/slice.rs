@@ -6,10 +6,12 @@
 //! (selector & 15) % 10 picks the stream; bit 0x10: decode the stream's reference pictures first
 //! (its first IDR picture, or every picture before the first B slice);
 //! bit 0x20: feed the Pipeline the input alone (no parameter sets).
+//! Pictures whose slices are all intra are also reconstructed and deblocked (`recon`).
 #![no_main]
 
 use gopwatch::h264::nal::{AnnexBSplitter, NalRef};
-use gopwatch::h264::{Decoder, Output, Picture};
+use gopwatch::h264::recon::{Options, Reconstructor};
+use gopwatch::h264::{Decoder, Output, Picture, PictureType};
 use gopwatch::source::file::{Event, Pipeline};
 use libfuzzer_sys::fuzz_target;
 
@@ -31,6 +33,11 @@ fn check_picture(p: &Picture) {
     let mbs = p.mb_width as usize * p.mb_height as usize;
     assert_eq!(p.mbs.len(), mbs);
     assert!(p.mv[0].len() >= mbs * 16 && p.ref_idx[0].len() >= mbs * 16);
+    if p.picture_type == PictureType::I {
+        if let Ok(f) = Reconstructor::new().reconstruct(p, Options::default()) {
+            assert_eq!(f.y.len(), mbs * 256);
+        }
+    }
 }
 
 fn feed(d: &mut Decoder, annexb: &[u8], pictures: &mut u64) {

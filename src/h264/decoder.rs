@@ -10,7 +10,7 @@ use super::cabac::Cabac;
 use super::macroblock::{decode_slice_cavlc, MbScratch, SliceCtx};
 use super::macroblock_cabac::decode_slice_cabac;
 use super::nal::{nal_type, unescape, NalHeader, NalRef};
-use super::picture::{Picture, PictureType, NO_REF};
+use super::picture::{Picture, PictureType, SliceInfo, NO_REF};
 use super::pps::Pps;
 use super::sei::recovery_point;
 use super::slice::{SliceHeader, SliceType};
@@ -258,6 +258,7 @@ impl Decoder {
             }
         }
         cur.pic.ref_ids.push(ids);
+        cur.pic.slice_info.push(SliceInfo::new(&hdr, &sps, &pps));
         let ctx = SliceCtx { sps: &sps, pps: &pps, hdr: &hdr, slice_num, lists: &self.lists, poc: cur.pic.poc };
         let mut r = BitReader::new(rbsp);
         r.skip(hdr.header_bits);

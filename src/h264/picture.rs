@@ -2,7 +2,10 @@
 //! the motion-vector field per 4x4 block and the residual levels (not transformed).
 
 use super::mb::{Macroblock, MbKind};
+use super::pps::Pps;
+use super::slice::{SliceHeader, SliceType};
 use super::sps::Sps;
+use std::sync::Arc;
 
 /// Residual levels of one macroblock, as 16-level blocks in coding (scan) order:
 /// luma blocks 0..16 by luma4x4BlkIdx (with the 8x8 transform, blocks 4i..4i+4 hold the
@@ -71,6 +74,34 @@ pub struct Picture {
     /// Per slice (index slice_num - 1): the reference picture lists, as the decode_index
     /// of each entry (NO_REF where none). Co-located data of later B pictures uses them.
     pub ref_ids: Vec<[[u64; 32]; 2]>,
+    /// Per slice (index slice_num - 1): deblocking parameters and parameter sets, for
+    /// picture reconstruction (`recon`).
+    pub slice_info: Vec<SliceInfo>,
+}
+
+/// What picture reconstruction needs of a slice's headers (one per parsed slice).
+#[derive(Debug, Clone)]
+pub struct SliceInfo {
+    pub slice_type: SliceType,
+    pub disable_deblocking_filter_idc: u8,
+    /// FilterOffsetA / FilterOffsetB (7-32, 7-33): the slice's offsets, doubled.
+    pub filter_offset_a: i8,
+    pub filter_offset_b: i8,
+    pub sps: Arc<Sps>,
+    pub pps: Arc<Pps>,
+}
+
+impl SliceInfo {
+    pub fn new(hdr: &SliceHeader, sps: &Arc<Sps>, pps: &Arc<Pps>) -> SliceInfo {
+        SliceInfo {
+            slice_type: hdr.slice_type,
+            disable_deblocking_filter_idc: hdr.disable_deblocking_filter_idc.min(2) as u8,
+            filter_offset_a: (hdr.slice_alpha_c0_offset_div2.clamp(-6, 6) * 2) as i8,
+            filter_offset_b: (hdr.slice_beta_offset_div2.clamp(-6, 6) * 2) as i8,
+            sps: sps.clone(),
+            pps: pps.clone(),
+        }
+    }
 }
 
 /// An empty entry of `Picture::ref_ids`.
@@ -98,6 +129,7 @@ impl Picture {
             coeffs: Vec::new(),
             mvd: [Vec::new(), Vec::new()],
             ref_ids: Vec::new(),
+            slice_info: Vec::new(),
         }
     }
 
@@ -129,6 +161,7 @@ impl Picture {
         self.slices = 0;
         self.slices_dropped = 0;
         self.ref_ids.clear();
+        self.slice_info.clear();
         self.picture_type = PictureType::I;
     }
 

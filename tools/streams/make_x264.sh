@@ -118,6 +118,20 @@ enc high_cavlc_b2_spatial.264     40 high "$HCB:bframes=2:b-pyramid=none:direct=
 enc high_cavlc_b3_temporal.264    40 high "$HCB:bframes=3:b-pyramid=normal:direct=temporal:ref=4" "$(src 352 288)"
 enc main_cavlc_b2.264      30 main "keyint=30:cabac=0:weightp=0:weightb=0:b-adapt=0:bframes=2:direct=spatial:ref=2:partitions=all:crf=24" "$(src 320 240)"
 
+# ---- Intra pictures (tests/intra_oracle.rs): deblocking variants, all-intra, cropping -------
+# Short GOPs so that each stream has several intra pictures.
+INTRA="bframes=0:ref=1:weightp=0:partitions=all:crf=24"
+enc intra_nodeblock.264        12 high "keyint=4:cabac=1:8x8dct=1:no-deblock=1:$INTRA"  "$(src 352 288)"
+enc intra_deblock_offsets.264  12 high "keyint=4:cabac=1:8x8dct=1:deblock=3,-2:$INTRA" "$(src 352 288)"
+enc intra_cavlc_offsets.264    12 high "keyint=4:cabac=0:8x8dct=1:deblock=-2,3:$INTRA" "$(src 352 288)"
+# Every picture intra (keyint=1), High with 8x8 transform and custom matrices, 3 slices.
+enc intra_all_cqm_slices.264   8  high "keyint=1:cabac=1:8x8dct=1:cqm=jvt:slices=3:$INTRA" "$(src 352 288)"
+# Odd display size: cropped on the right and at the bottom (350x198 -> 352x208 coded).
+enc intra_crop_350x198.264     12 high "keyint=4:cabac=1:8x8dct=1:$INTRA"              "$(src 350 198)"
+# High QP (strong deblocking, large alpha/beta) and low QP (little filtering).
+enc intra_qp44.264             8  main "keyint=2:cabac=1:8x8dct=0:bframes=0:ref=1:weightp=0:qp=44" "$(src 352 288)"
+enc intra_qp8.264              4  high "keyint=2:cabac=0:8x8dct=1:bframes=0:ref=1:weightp=0:qp=8"  "$(src 352 288)"
+
 # ---- Out of scope: must be refused with an Unsupported error, never mis-parsed -----------
 enc oos_interlaced.264     6 high     "keyint=30:bframes=0:cabac=0:interlaced=1"   "$(src 352 288)"
 enc oos_mbaff_cabac.264    6 high     "keyint=30:bframes=0:cabac=1:interlaced=1"   "$(src 352 288)"

@@ -5,3 +5,4 @@ pub mod cabac;
 pub mod cavlc;
 pub mod mb_types;
 pub mod misc;
+pub mod recon;
