@@ -312,6 +312,37 @@ fn x264_cavlc_streams_match_ffmpeg() {
 }
 
 /// Error_I_P.264 lacks slices on purpose: every macroblock that was sent matches.
+/// A camera feed joined late: an intra-refresh stream (no I picture after the first) from
+/// its third recovery point SEI, with its parameter sets in front. Output starts at the
+/// recovery point (D.2.8), exactly as ffmpeg's.
+#[test]
+fn intra_refresh_stream_joined_at_a_recovery_point_matches_ffmpeg() {
+    let src = std::fs::read(x264_streams().join("main_cabac_ir_k10.264")).expect("run tools/streams/make_x264.sh");
+    // NAL units by their 3-byte start codes (a 4-byte one leaves a zero byte before it).
+    let starts: Vec<usize> = (0..src.len().saturating_sub(3)).filter(|&i| src[i..i + 3] == [0, 0, 1]).collect();
+    let unit = |k: usize| &src[starts[k]..starts.get(k + 1).copied().unwrap_or(src.len())];
+    let kind = |k: usize| unit(k)[3] & 31;
+    let mut joined = Vec::new();
+    for k in 0..starts.len() {
+        if matches!(kind(k), 7 | 8) && joined.len() < 64 {
+            joined.extend_from_slice(unit(k));
+        }
+    }
+    let recovery: Vec<usize> = (0..starts.len()).filter(|&k| kind(k) == 6 && unit(k).get(4) == Some(&6)).collect();
+    assert!(recovery.len() >= 3, "expected recovery point SEIs in the intra-refresh stream");
+    let parameter_sets = joined.len();
+    for k in recovery[2]..starts.len() {
+        joined.extend_from_slice(unit(k));
+    }
+    assert!(joined.len() > parameter_sets);
+    let out = root().join("target/oracle/main_cabac_ir_k10_joined.264");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, &joined).unwrap();
+    let o = ours(&out);
+    assert!(!o.types.is_empty() && !o.types.contains(&'I'), "no I picture: output must start at the recovery point");
+    check(&out, false).unwrap();
+}
+
 #[test]
 fn stream_with_lost_slices_matches_where_sent() {
     check_all(&[shared_streams().join("Error_I_P.264")], true);

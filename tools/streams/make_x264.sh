@@ -84,6 +84,8 @@ enc base_slices4.264       40 baseline "$BASE:ref=2:slices=4"                "$(
 enc base_slicemax.264      30 baseline "$BASE:ref=1:slice-max-size=600"      "$(src 352 288)"
 enc base_intrarefresh.264  40 baseline "$BASE:ref=1:intra-refresh=1"         "$(src 352 288)"
 enc base_426x240.264       30 baseline "$BASE:ref=2"                         "$(src 426 240)"
+# Pi-like intra refresh without I pictures after the first: joined mid-way in mvs_oracle.rs.
+enc main_cabac_ir_k10.264  60 main     "keyint=10:bframes=0:cabac=1:ref=1:weightp=0:intra-refresh=1:crf=26" "$(src 352 288)"
 enc base_1366x768.264      10 baseline "$BASE:ref=1:crf=30"                  "$(src 1366 768)"
 HCAVLC="keyint=30:bframes=0:cabac=0:8x8dct=1:ref=3:weightp=0:partitions=all:crf=26"
 enc high_cavlc_8x8.264     40 high     "$HCAVLC"                             "$(src 352 288)"
