@@ -62,13 +62,20 @@ fn oracle(stream: &Path, deblock: bool) -> Vec<TheirFrame> {
         _ => true,
     };
     if stale {
+        // Tests run in parallel and share streams: write under names of our own, then
+        // rename, so that no test reads a cache file another one is still writing.
+        let tag = format!("{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], "");
+        let tmp = |p: &Path| PathBuf::from(format!("{}.tmp{tag}", p.display()));
+        let (yuv_tmp, index_tmp) = (tmp(&yuv), tmp(&index));
         let mut cmd = Command::new(python());
-        cmd.arg(&script).arg(stream).arg("-o").arg(&yuv).arg("--index").arg(&index);
+        cmd.arg(&script).arg(stream).arg("-o").arg(&yuv_tmp).arg("--index").arg(&index_tmp);
         if !deblock {
             cmd.arg("--skip-loop-filter");
         }
         let st = cmd.status().expect("run the oracle");
         assert!(st.success(), "oracle failed on {name}");
+        std::fs::rename(&yuv_tmp, &yuv).unwrap();
+        std::fs::rename(&index_tmp, &index).unwrap();
     }
     let data = std::fs::read(&yuv).unwrap();
     std::fs::read_to_string(&index)

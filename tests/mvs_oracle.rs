@@ -54,16 +54,23 @@ fn oracle(stream: &Path) -> (BTreeMap<Cell, (i32, i32)>, Vec<char>) {
         _ => true,
     };
     if stale {
+        // Tests run in parallel and may share streams: write under names of our own, then
+        // rename, so that no test reads a cache file another one is still writing.
+        let tag = format!("{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], "");
+        let tmp = |p: &Path| PathBuf::from(format!("{}.tmp{tag}", p.display()));
+        let (mvs_tmp, frames_tmp) = (tmp(&mvs), tmp(&frames));
         let st = Command::new(python())
             .arg(&script)
             .arg(stream)
             .arg("-o")
-            .arg(&mvs)
+            .arg(&mvs_tmp)
             .arg("--frames")
-            .arg(&frames)
+            .arg(&frames_tmp)
             .status()
             .expect("run the oracle");
         assert!(st.success(), "oracle failed on {name}");
+        std::fs::rename(&mvs_tmp, &mvs).unwrap();
+        std::fs::rename(&frames_tmp, &frames).unwrap();
     }
     let mut map = BTreeMap::new();
     for line in std::fs::read_to_string(&mvs).unwrap().lines().skip(1) {
