@@ -111,9 +111,9 @@ impl Engine {
         // (codIRange >> 6) & 3 is qCodIRangeIdx; codIRange < 512.
         let lps = u32::from(LPS_RANGE[((self.range as usize & 0xc0) << 1) | st]);
         let rmps = self.range - lps;
-        let scaled = Word::from(rmps) << PRELOAD;
-        let is_lps = self.value >= scaled;
-        self.value -= scaled & (0 as Word).wrapping_sub(Word::from(is_lps));
+        // codIOffset >= codIRange - rangeLPS: the shift of `value` does not wait for rmps.
+        let is_lps = (self.value >> PRELOAD) as u32 >= rmps;
+        self.value -= (Word::from(rmps) << PRELOAD) & (0 as Word).wrapping_sub(Word::from(is_lps));
         self.range = if is_lps { lps } else { rmps };
         *s = NEXT_STATE[(st << 1) | usize::from(is_lps)];
         self.renorm(r);
