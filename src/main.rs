@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use gopwatch::h264::recon::{Frame, Options, Reconstructor};
 use gopwatch::h264::sps::Vui;
 use gopwatch::h264::{Picture, PictureType};
+use gopwatch::image::rgb::{ColorSpec, Layout, RgbResizer, Yuv420};
 use gopwatch::source::file::{Event, Pipeline, Summary};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -251,58 +252,11 @@ fn frames(file: &Path, output: Option<&Path>, png_dir: Option<&Path>, deblock: b
     Ok(())
 }
 
-/// Y'CbCr -> R'G'B' conversion (fixed point, 1 << 16) from the VUI's matrix_coefficients
-/// and video_full_range_flag (H.264 Table E-5); BT.601 limited range when unsignalled.
-struct RgbMatrix {
-    /// R = Y + a Cr, G = Y - b Cb - c Cr, B = Y + d Cb.
-    coef: [i32; 4],
-    y_scale: i32,
-    full: bool,
-}
-
-impl RgbMatrix {
-    fn new(vui: Option<&Vui>) -> RgbMatrix {
-        let (kr, kb) = match vui.map(|v| v.matrix_coefficients) {
-            Some(1) => (0.2126, 0.0722),
-            Some(4) => (0.30, 0.11),
-            Some(7) => (0.212, 0.087),
-            Some(9 | 10) => (0.2627, 0.0593),
-            _ => (0.299, 0.114),
-        };
-        let full = vui.is_some_and(|v| v.video_full_range_flag);
-        let (ys, cs) = if full { (1.0, 1.0) } else { (255.0 / 219.0, 255.0 / 224.0) };
-        let kg = 1.0 - kr - kb;
-        let fx = |v: f64| (v * 65536.0).round() as i32;
-        let coef = [
-            fx(2.0 * (1.0 - kr) * cs),
-            fx(2.0 * kb * (1.0 - kb) / kg * cs),
-            fx(2.0 * kr * (1.0 - kr) / kg * cs),
-            fx(2.0 * (1.0 - kb) * cs),
-        ];
-        RgbMatrix { coef, y_scale: fx(ys), full }
-    }
-
-    fn rgb(&self, y: u8, cb: u8, cr: u8) -> [u8; 3] {
-        let [a, b, c, d] = self.coef;
-        let yy = (i32::from(y) - if self.full { 0 } else { 16 }) * self.y_scale + (1 << 15);
-        let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
-        let px = |v: i32| (v >> 16).clamp(0, 255) as u8;
-        [px(yy + a * cr), px(yy - b * cb - c * cr), px(yy + d * cb)]
-    }
-}
-
 fn write_png(path: &Path, f: &Frame, crop: (u32, u32, u32, u32), vui: Option<&Vui>) -> Result<()> {
-    let (l, t, w, h) = f.crop_clipped(crop);
-    let m = RgbMatrix::new(vui);
-    let cw = f.width / 2;
-    let mut rgb = Vec::with_capacity(w * h * 3);
-    for y in t..t + h {
-        for x in l..l + w {
-            // Chroma: the co-sited sample of the 2x2 block (nearest neighbour).
-            let ci = (y / 2) * cw + x / 2;
-            rgb.extend_from_slice(&m.rgb(f.y[y * f.width + x], f.cb[ci], f.cr[ci]));
-        }
-    }
+    let rect = f.crop_clipped(crop);
+    let (w, h) = (rect.2, rect.3);
+    let mut rgb = vec![0u8; w * h * 3];
+    RgbResizer::new().convert(&Yuv420::from_frame(f), rect, &ColorSpec::from_vui(vui), w, h, Layout::Interleaved, &mut rgb)?;
     let file = BufWriter::new(File::create(path)?);
     let mut enc = png::Encoder::new(file, w as u32, h as u32);
     enc.set_color(png::ColorType::Rgb);
@@ -403,32 +357,5 @@ fn main() {
         }
         eprintln!("gopwatch: {e:#}");
         std::process::exit(2);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn convert(y: u8, cb: u8, cr: u8, vui: Option<&Vui>) -> [u8; 3] {
-        RgbMatrix::new(vui).rgb(y, cb, cr)
-    }
-
-    #[test]
-    fn bt601_limited_range_by_default() {
-        assert_eq!(convert(16, 128, 128, None), [0, 0, 0]);
-        assert_eq!(convert(235, 128, 128, None), [255, 255, 255]);
-        // BT.601 red: Y 81, Cb 90, Cr 240.
-        let red = convert(81, 90, 240, None);
-        assert!(red[0] >= 253 && red[1] <= 2 && red[2] <= 2, "{red:?}");
-    }
-
-    #[test]
-    fn vui_selects_bt709_and_full_range() {
-        let vui = Vui { matrix_coefficients: 1, video_full_range_flag: true, ..Vui::default() };
-        assert_eq!(convert(255, 128, 128, Some(&vui)), [255, 255, 255]);
-        // BT.709 full-range red: Y 54, Cb 99, Cr 255.
-        let red = convert(54, 99, 255, Some(&vui));
-        assert!(red[0] >= 253 && red[1] <= 2 && red[2] <= 2, "{red:?}");
     }
 }
