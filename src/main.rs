@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use gopwatch::h264::recon::{Frame, Options, Reconstructor};
+use gopwatch::h264::residual::{ResidualDecoder, ResidualPlanes};
 use gopwatch::h264::sps::Vui;
 use gopwatch::h264::{Picture, PictureType};
 use gopwatch::image::rgb::{ColorSpec, Layout, RgbResizer, Yuv420};
@@ -41,22 +42,25 @@ enum Cmd {
         output: Option<PathBuf>,
     },
     /// Decode the intra pictures of a stream (every picture whose slices are all I), in
-    /// display order, cropped to the display size: raw yuv420p (-o) or PNG files (--png).
+    /// display order, cropped to the display size: raw yuv420p (-o) or PNG files (--png);
+    /// and/or picture the residual of P and B pictures (--residual-png).
     ///
     /// Only intra pictures can be decoded: P and B pictures need motion compensation,
     /// which gopwatch does not do. Pictures with lost slices are written with the missing
     /// macroblocks grey (and a warning).
     #[command(after_help = "Examples:\n  gopwatch frames cam.264 --intra-only -o intra.yuv\n  \
         ffplay -f rawvideo -pixel_format yuv420p -video_size WxH intra.yuv\n  \
-        gopwatch frames cam.264 --intra-only --png frames/")]
+        gopwatch frames cam.264 --intra-only --png frames/\n  \
+        gopwatch frames cam.264 --residual-png residual/")]
     Frames {
         /// Annex-B H.264 file (.264/.h264), FIFO, or - for stdin.
         file: PathBuf,
-        /// Write the intra pictures only (required: the only pictures gopwatch can decode).
-        #[arg(long, required = true)]
+        /// Write the intra pictures only (required with -o / --png: the only pictures
+        /// gopwatch can decode).
+        #[arg(long, required_unless_present = "residual_png")]
         intra_only: bool,
         /// Output file of raw yuv420p frames (planes Y, Cb, Cr; - for stdout).
-        #[arg(short, long, value_name = "OUT.yuv", required_unless_present = "png", conflicts_with = "png")]
+        #[arg(short, long, value_name = "OUT.yuv", required_unless_present_any = ["png", "residual_png"], conflicts_with = "png")]
         output: Option<PathBuf>,
         /// Write one PNG per picture into DIR (frame_NNNNN.png, NNNNN = display index), RGB
         /// converted with the colour matrix and range of the stream's VUI (default BT.601,
@@ -66,6 +70,11 @@ enum Cmd {
         /// Leave out the deblocking filter (for comparisons with ffmpeg -skip_loop_filter all).
         #[arg(long)]
         no_deblock: bool,
+        /// Write the luma residual of each P and B picture into DIR as a grey PNG
+        /// (residual_NNNNN.png, display index; residual + 128, clipped to 0..255; intra and
+        /// skipped macroblocks are 128), cropped to the display size.
+        #[arg(long, value_name = "DIR")]
+        residual_png: Option<PathBuf>,
     },
     /// Run the compressed-domain pass over a whole stream and report its speed.
     Scan {
@@ -75,6 +84,10 @@ enum Cmd {
         /// (macroblock syntax, motion field, residual levels): equal digests, equal parses.
         #[arg(long)]
         digest: bool,
+        /// Also compute the residual planes of every P and B picture (dequantisation and
+        /// inverse transforms), and report the time they take.
+        #[arg(long)]
+        residual: bool,
     },
 }
 
@@ -193,7 +206,7 @@ fn mvs(file: &Path, grid: Grid, output: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn frames(file: &Path, output: Option<&Path>, png_dir: Option<&Path>, deblock: bool) -> Result<()> {
+fn frames(file: &Path, output: Option<&Path>, png_dir: Option<&Path>, deblock: bool, residual_dir: Option<&Path>) -> Result<()> {
     let input = open(file)?;
     let mut yuv: Option<BufWriter<Box<dyn Write>>> = match output {
         Some(p) if p == Path::new("-") => Some(BufWriter::with_capacity(1 << 20, Box::new(io::stdout().lock()))),
@@ -203,15 +216,33 @@ fn frames(file: &Path, output: Option<&Path>, png_dir: Option<&Path>, deblock: b
         }
         None => None,
     };
-    if let Some(d) = png_dir {
+    for d in [png_dir, residual_dir].into_iter().flatten() {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create the directory {}", d.display()))?;
     }
+    let intra = output.is_some() || png_dir.is_some();
+    let mut res = ResidualDecoder::new();
+    let mut residuals = 0u64;
     let mut rec = Reconstructor::new();
     let mut buf = Vec::new();
     let mut written = 0u64;
     let mut size = None;
     run_stream(file, input, |index, p| {
         if p.picture_type != PictureType::I {
+            if let Some(dir) = residual_dir {
+                let planes = match res.compute(p) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        log::warn!("{}: picture {index}: {e}; skipped", file.display());
+                        return Ok(());
+                    }
+                };
+                let path = dir.join(format!("residual_{index:05}.png"));
+                write_residual_png(&path, planes, p.crop).with_context(|| format!("writing {}", path.display()))?;
+                residuals += 1;
+            }
+            return Ok(());
+        }
+        if !intra {
             return Ok(());
         }
         let frame = match rec.reconstruct(p, Options { deblock }) {
@@ -245,10 +276,31 @@ fn frames(file: &Path, output: Option<&Path>, png_dir: Option<&Path>, deblock: b
     if let Some(mut out) = yuv {
         out.flush().context("writing the yuv output")?;
     }
+    if residual_dir.is_some() {
+        eprintln!("{residuals} residual pictures (P and B)");
+    }
     match size {
         Some((w, h)) => eprintln!("{written} intra pictures, {w}x{h} yuv420p"),
-        None => bail!("{}: the stream has no intra picture that could be decoded", file.display()),
+        None if intra => bail!("{}: the stream has no intra picture that could be decoded", file.display()),
+        None => {}
     }
+    Ok(())
+}
+
+/// The luma residual as a grey PNG: r + 128 clipped to 0..255, display rectangle.
+fn write_residual_png(path: &Path, r: &ResidualPlanes, crop: (u32, u32, u32, u32)) -> Result<()> {
+    let l = (crop.0 as usize).min(r.width);
+    let t = (crop.1 as usize).min(r.height);
+    let (w, h) = ((crop.2 as usize).min(r.width - l), (crop.3 as usize).min(r.height - t));
+    let mut grey = Vec::with_capacity(w * h);
+    for row in r.y.chunks_exact(r.width.max(1)).skip(t).take(h) {
+        grey.extend(row[l..l + w].iter().map(|&v| (i32::from(v) + 128).clamp(0, 255) as u8));
+    }
+    let file = BufWriter::new(File::create(path)?);
+    let mut enc = png::Encoder::new(file, w as u32, h as u32);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()?.write_image_data(&grey)?;
     Ok(())
 }
 
@@ -265,11 +317,23 @@ fn write_png(path: &Path, f: &Frame, crop: (u32, u32, u32, u32), vui: Option<&Vu
     Ok(())
 }
 
-fn scan(file: &Path, digest: bool) -> Result<()> {
+fn scan(file: &Path, digest: bool, residual: bool) -> Result<()> {
     let start = Instant::now();
     let mut mbs = 0u64;
+    let mut res = ResidualDecoder::new();
+    let (mut res_secs, mut res_pics, mut res_counts) = (0f64, 0u64, [0usize; 4]);
     let (_, s) = run_stream(file, open(file)?, |i, p| {
         mbs += p.decoded_mbs() as u64;
+        if residual && p.picture_type != PictureType::I {
+            let t = Instant::now();
+            if let Ok(planes) = res.compute(p) {
+                for (n, c) in res_counts.iter_mut().zip(planes.counts()) {
+                    *n += c;
+                }
+                res_pics += 1;
+            }
+            res_secs += t.elapsed().as_secs_f64();
+        }
         if digest {
             println!("picture {i} {} {:016x}", p.picture_type.letter(), p.digest());
         }
@@ -284,6 +348,13 @@ fn scan(file: &Path, digest: bool) -> Result<()> {
         s.pictures as f64 / secs.max(1e-9),
         s.errors
     );
+    if residual {
+        let [missing, skip, inter, intra] = res_counts;
+        println!(
+            "residual: pictures {res_pics}  seconds {res_secs:.3}  ms/picture {:.2}  macroblocks inter {inter} skip {skip} intra {intra} missing {missing}",
+            1000.0 * res_secs / (res_pics.max(1) as f64)
+        );
+    }
     Ok(())
 }
 
@@ -345,9 +416,9 @@ fn main() {
             let file = file.clone().unwrap_or_else(|| PathBuf::from(DEMO_NAME));
             mvs(&file, *grid, output.as_deref())
         }
-        Cmd::Scan { file, digest } => scan(file, *digest),
-        Cmd::Frames { file, intra_only: _, output, png, no_deblock } => {
-            frames(file, output.as_deref(), png.as_deref(), !*no_deblock)
+        Cmd::Scan { file, digest, residual } => scan(file, *digest, *residual),
+        Cmd::Frames { file, intra_only: _, output, png, no_deblock, residual_png } => {
+            frames(file, output.as_deref(), png.as_deref(), !*no_deblock, residual_png.as_deref())
         }
     };
     if let Err(e) = r {

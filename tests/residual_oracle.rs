@@ -440,3 +440,60 @@ fn residual_matches_reference_on_streams_with_matrices_8x8_and_offsets() {
     }
     assert!(total.0 > 20_000 && total.1 > 2_000 && total.2 > 5_000, "{total:?}");
 }
+
+// ---- 3. The command line ----------------------------------------------------------------
+
+#[test]
+fn cli_scan_residual_reports_the_macroblocks_of_the_library() {
+    let stream = x264_streams().join("resid_cabac_b3_cqm.264");
+    let mut dec = ResidualDecoder::new();
+    let (mut pics, mut counts) = (0, [0usize; 4]);
+    decode_stream(std::fs::File::open(&stream).unwrap(), |e| {
+        if let Event::Picture(_, p) = e {
+            if p.picture_type != PictureType::I {
+                pics += 1;
+                for (n, c) in counts.iter_mut().zip(dec.compute(p).unwrap().counts()) {
+                    *n += c;
+                }
+            }
+        }
+    })
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gopwatch")).arg("scan").arg(&stream).arg("--residual").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let [missing, skip, inter, intra] = counts;
+    let want = format!("macroblocks inter {inter} skip {skip} intra {intra} missing {missing}");
+    assert!(text.contains(&format!("residual: pictures {pics} ")) && text.contains(&want), "{text}\nwanted {want}");
+    assert!(inter > 0 && skip > 0 && intra > 0);
+}
+
+#[test]
+fn cli_frames_residual_png_is_the_luma_residual_plus_128() {
+    let stream = x264_streams().join("resid_cavlc_4x4.264");
+    let dir = root().join("target/tmp/residual_png");
+    let _ = std::fs::remove_dir_all(&dir);
+    let st = Command::new(env!("CARGO_BIN_EXE_gopwatch")).arg("frames").arg(&stream).arg("--residual-png").arg(&dir).status().unwrap();
+    assert!(st.success());
+    let mut dec = ResidualDecoder::new();
+    let mut checked = 0;
+    decode_stream(std::fs::File::open(&stream).unwrap(), |e| {
+        let Event::Picture(i, p) = e else { return };
+        let file = dir.join(format!("residual_{i:05}.png"));
+        if p.picture_type == PictureType::I {
+            assert!(!file.exists());
+            return;
+        }
+        let r = dec.compute(p).unwrap();
+        let mut png = png::Decoder::new(std::fs::File::open(&file).unwrap()).read_info().unwrap();
+        let mut buf = vec![0u8; png.output_buffer_size()];
+        let info = png.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height, info.color_type), (352, 288, png::ColorType::Grayscale));
+        let want: Vec<u8> = r.y.iter().map(|&v| (i32::from(v) + 128).clamp(0, 255) as u8).collect();
+        assert_eq!(&buf[..352 * 288], &want[..]);
+        assert!(want.iter().any(|&v| v != 128));
+        checked += 1;
+    })
+    .unwrap();
+    assert_eq!(checked, 15);
+}
