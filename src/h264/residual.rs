@@ -89,6 +89,9 @@ impl std::error::Error for ResidualError {}
 pub struct ResidualDecoder {
     planes: ResidualPlanes,
     scale: Option<(ScalingMatrices, Box<LevelScale>)>,
+    /// Per macroblock: its area in the planes may hold non-zero samples (from the previous
+    /// picture). Only these areas are cleared, instead of whole planes.
+    dirty: Vec<bool>,
 }
 
 impl ResidualDecoder {
@@ -102,13 +105,15 @@ impl ResidualDecoder {
         let Some(first) = pic.slice_info.first() else { return Err(ResidualError::NoSlices) };
         let (mbw, mbh) = (pic.mb_width as usize, pic.mb_height as usize);
         let p = &mut self.planes;
-        p.width = mbw * 16;
-        p.height = mbh * 16;
-        // Zero everything once, then write only the non-zero blocks (a memset is cheaper
-        // than tracking which blocks of the previous picture were written).
-        for (plane, n) in [(&mut p.y, mbw * mbh * 256), (&mut p.cb, mbw * mbh * 64), (&mut p.cr, mbw * mbh * 64)] {
-            plane.clear();
-            plane.resize(n, 0);
+        if (p.width, p.height) != (mbw * 16, mbh * 16) || self.dirty.len() != mbw * mbh {
+            p.width = mbw * 16;
+            p.height = mbh * 16;
+            for (plane, n) in [(&mut p.y, mbw * mbh * 256), (&mut p.cb, mbw * mbh * 64), (&mut p.cr, mbw * mbh * 64)] {
+                plane.clear();
+                plane.resize(n, 0);
+            }
+            self.dirty.clear();
+            self.dirty.resize(mbw * mbh, false);
         }
         p.mb.clear();
         p.mb.resize(mbw * mbh, MbResidual::Missing);
@@ -129,8 +134,20 @@ impl ResidualDecoder {
                 _ => MbResidual::Inter,
             };
             p.mb[addr] = state;
-            if state == MbResidual::Inter {
-                inter_mb(p, addr % mbw, addr / mbw, mb, levels, ls, offsets, chroma);
+            let (mx, my) = (addr % mbw, addr / mbw);
+            if self.dirty[addr] {
+                clear_mb(p, mx, my);
+            }
+            // Only coded blocks are written, and a macroblock without any writes none.
+            self.dirty[addr] = state == MbResidual::Inter && mb.cbp != 0;
+            if self.dirty[addr] {
+                inter_mb(p, mx, my, mb, levels, ls, offsets, chroma);
+            }
+        }
+        // Macroblocks without an entry in `mbs` (none when `Picture::reset` sized it): zeros.
+        for addr in pic.mbs.len().min(pic.coeffs.len())..mbw * mbh {
+            if std::mem::take(&mut self.dirty[addr]) {
+                clear_mb(p, addr % mbw, addr / mbw);
             }
         }
         Ok(&self.planes)
@@ -139,6 +156,25 @@ impl ResidualDecoder {
     /// The planes of the last `compute`.
     pub fn planes(&self) -> &ResidualPlanes {
         &self.planes
+    }
+}
+
+/// Zeroes a macroblock's area in the three planes.
+fn clear_mb(p: &mut ResidualPlanes, mx: usize, my: usize) {
+    let (w, cw) = (p.width, p.width / 2);
+    for r in 0..16 {
+        let o = (my * 16 + r) * w + mx * 16;
+        if let Some(row) = p.y.get_mut(o..o + 16) {
+            row.fill(0);
+        }
+    }
+    for r in 0..8 {
+        let o = (my * 8 + r) * cw + mx * 8;
+        for plane in [&mut p.cb, &mut p.cr] {
+            if let Some(row) = plane.get_mut(o..o + 8) {
+                row.fill(0);
+            }
+        }
     }
 }
 
