@@ -329,18 +329,29 @@ fn ref_scale8(lv: &[i16], list: &[u8], qp: i64) -> [i32; 64] {
     d
 }
 
-/// Residual planes of every P/B picture by the reference, compared with the module's.
-/// Returns (inter macroblocks compared, those with a coded 8x8 block, with coded chroma).
-fn check_against_reference(name: &str) -> (usize, usize, usize) {
-    let stream = x264_streams().join(name);
+/// Residual planes of every P/B picture by the reference, compared with the module's (whole
+/// planes: everything outside inter macroblocks must be zero). Returns (inter macroblocks
+/// compared, those with the 8x8 transform, with coded chroma, macroblocks not received).
+fn check_against_reference(stream: &Path) -> (usize, usize, usize, usize) {
+    let name = stream.file_name().unwrap().to_string_lossy().to_string();
     let mut dec = ResidualDecoder::new();
-    let (mut mbs, mut mbs8, mut mbsc) = (0, 0, 0);
-    decode_stream(std::fs::File::open(&stream).unwrap(), |e| {
+    let (mut mbs, mut mbs8, mut mbsc, mut missing) = (0, 0, 0, 0);
+    decode_stream(std::fs::File::open(stream).unwrap(), |e| {
         let Event::Picture(i, p) = e else { return };
         if p.picture_type == PictureType::I {
             return;
         }
-        let got = dec.compute(p).unwrap();
+        let Ok(got) = dec.compute(p) else { return };
+        for (m, &state) in p.mbs.iter().zip(&got.mb) {
+            let want = match m.kind {
+                MbKind::NotDecoded => MbResidual::Missing,
+                MbKind::PSkip | MbKind::BSkip => MbResidual::Skip,
+                MbKind::P | MbKind::B => MbResidual::Inter,
+                _ => MbResidual::Intra,
+            };
+            assert_eq!(state, want, "{name}: picture {i}");
+            missing += usize::from(state == MbResidual::Missing);
+        }
         let info = &p.slice_info[0];
         // Matrices in force (7.4.2.2): the PPS's, else the SPS's, else flat.
         let m = info.pps.scaling_matrices.as_ref().or(info.sps.scaling_matrices.as_ref());
@@ -354,6 +365,7 @@ fn check_against_reference(name: &str) -> (usize, usize, usize) {
                 continue;
             }
             mbs += 1;
+            mbs8 += usize::from(mb.transform_size_8x8_flag);
             let (mx, my) = (addr % p.mb_width as usize, addr / p.mb_width as usize);
             let lv = &p.coeffs[addr];
             let qp = i64::from(mb.qp);
@@ -369,7 +381,6 @@ fn check_against_reference(name: &str) -> (usize, usize, usize) {
                     continue;
                 }
                 if mb.transform_size_8x8_flag {
-                    mbs8 += usize::from(b8 == 0 || mb.cbp & ((1 << b8) - 1) == 0);
                     let d = ref_scale8(lv[b8 * 4..b8 * 4 + 4].as_flattened(), &list8, qp);
                     put(&mut want_y, w, mx * 16 + (b8 % 2) * 8, my * 16 + (b8 / 2) * 8, 8, &idct8(&d));
                 } else {
@@ -411,8 +422,33 @@ fn check_against_reference(name: &str) -> (usize, usize, usize) {
         assert_eq!(same(&got.cr, &want_c[1]), None, "{name}: picture {i}: Cr");
     })
     .unwrap();
-    eprintln!("{name}: {mbs} inter macroblocks, {mbs8} with 8x8 transform, {mbsc} with chroma");
-    (mbs, mbs8, mbsc)
+    eprintln!("{name}: {mbs} inter macroblocks, {mbs8} with 8x8 transform, {mbsc} with chroma, {missing} not received");
+    (mbs, mbs8, mbsc, missing)
+}
+
+fn shared() -> PathBuf {
+    let p = std::env::var_os("GOPWATCH_SHARED").map(PathBuf::from).unwrap_or(root().join("../shared")).join("streams");
+    assert!(p.is_dir(), "{} not found (GOPWATCH_SHARED); run the tests through tools/test.sh", p.display());
+    p
+}
+
+#[test]
+fn residual_matches_reference_on_conformance_and_camera_streams() {
+    // A real camera (High, B frames), openh264's CABAC B and temporal-direct streams, JM
+    // scaling lists, and streams that lose slices (macroblocks not received: zeros).
+    let mut total = (0, 0, 0, 0);
+    for name in [
+        "real/crowd-720p25-high-bframes.h264",
+        "openh264-res/Cisco_Men_whisper_640x320_CABAC_Bframe_9.264",
+        "openh264-res/VID_1280x720_cabac_temporal_direct.264",
+        "openh264-res/test_scalinglist_jm.264",
+        "openh264-res/Error_I_P.264",
+        "openh264-res/BA_MW_D_P_LOST.264",
+    ] {
+        let c = check_against_reference(&shared().join(name));
+        total = (total.0 + c.0, total.1 + c.1, total.2 + c.2, total.3 + c.3);
+    }
+    assert!(total.0 > 50_000 && total.1 > 1_000 && total.2 > 10_000 && total.3 > 0, "{total:?}");
 }
 
 #[test]
@@ -435,7 +471,7 @@ fn residual_matches_reference_on_streams_with_matrices_8x8_and_offsets() {
         "high_odd_426x240.264",
         "main_cavlc_b2.264",
     ] {
-        let c = check_against_reference(name);
+        let c = check_against_reference(&x264_streams().join(name));
         total = (total.0 + c.0, total.1 + c.1, total.2 + c.2);
     }
     assert!(total.0 > 20_000 && total.1 > 2_000 && total.2 > 5_000, "{total:?}");
