@@ -158,6 +158,9 @@ struct Tap {
     w1: i32,
 }
 
+/// Largest output width or height.
+pub const MAX_OUT: usize = 8192;
+
 const WBITS: u32 = 11;
 const WONE: i32 = 1 << WBITS;
 
@@ -209,10 +212,14 @@ impl RgbResizer {
     ) -> Result<(), ImageError> {
         let (l, t, w, h) = rect;
         check_source(src, rect)?;
-        let n = out_w.checked_mul(out_h).filter(|&n| n > 0 && n <= 1 << 28);
-        let Some(n) = n.filter(|&n| out.len() >= 3 * n) else {
-            return Err(ImageError::BadOutput(format!("{out_w}x{out_h} RGB needs {} bytes, the buffer has {}", 3 * out_w * out_h, out.len())));
-        };
+        // Each side at most MAX_OUT, so 3 * out_w * out_h cannot overflow, even on 32 bits.
+        if !(1..=MAX_OUT).contains(&out_w) || !(1..=MAX_OUT).contains(&out_h) {
+            return Err(ImageError::BadOutput(format!("output size {out_w}x{out_h}: each side must be 1..={MAX_OUT}")));
+        }
+        let n = out_w * out_h;
+        if out.len() < 3 * n {
+            return Err(ImageError::BadOutput(format!("{out_w}x{out_h} RGB needs {} bytes, the buffer has {}", 3 * n, out.len())));
+        }
         if self.key != Some((l, t, w, h, out_w, out_h)) {
             taps(l, w, out_w, &mut self.tx);
             taps(t, h, out_h, &mut self.ty);
@@ -339,6 +346,7 @@ mod tests {
         assert!(matches!(r.convert(&src, (0, 0, 0, 8), &s, 4, 4, Layout::Planar, &mut out), Err(ImageError::BadSource(_))));
         assert!(matches!(r.convert(&src, (0, 0, 8, 8), &s, 5, 4, Layout::Planar, &mut out), Err(ImageError::BadOutput(_))));
         assert!(matches!(r.convert(&src, (0, 0, 8, 8), &s, 0, 4, Layout::Planar, &mut out), Err(ImageError::BadOutput(_))));
+        assert!(matches!(r.convert(&src, (0, 0, 8, 8), &s, usize::MAX, 4, Layout::Planar, &mut out), Err(ImageError::BadOutput(_))));
         let short = Yuv420 { cb: &p[..15], ..src };
         assert!(matches!(r.convert(&short, (0, 0, 8, 8), &s, 4, 4, Layout::Planar, &mut out), Err(ImageError::BadSource(_))));
     }
