@@ -1,4 +1,5 @@
 //! gopwatch: action recognition from a camera's H.264 stream in the compressed domain.
 
 pub mod h264;
+pub mod image;
 pub mod source;

@@ -3,8 +3,10 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use gopwatch::h264::recon::{Frame, Options, Reconstructor};
+use gopwatch::h264::residual::{ResidualDecoder, ResidualPlanes};
 use gopwatch::h264::sps::Vui;
 use gopwatch::h264::{Picture, PictureType};
+use gopwatch::image::rgb::{ColorSpec, Layout, RgbResizer, Yuv420};
 use gopwatch::source::file::{Event, Pipeline, Summary};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -40,22 +42,25 @@ enum Cmd {
         output: Option<PathBuf>,
     },
     /// Decode the intra pictures of a stream (every picture whose slices are all I), in
-    /// display order, cropped to the display size: raw yuv420p (-o) or PNG files (--png).
+    /// display order, cropped to the display size: raw yuv420p (-o) or PNG files (--png);
+    /// and/or picture the residual of P and B pictures (--residual-png).
     ///
     /// Only intra pictures can be decoded: P and B pictures need motion compensation,
     /// which gopwatch does not do. Pictures with lost slices are written with the missing
     /// macroblocks grey (and a warning).
     #[command(after_help = "Examples:\n  gopwatch frames cam.264 --intra-only -o intra.yuv\n  \
         ffplay -f rawvideo -pixel_format yuv420p -video_size WxH intra.yuv\n  \
-        gopwatch frames cam.264 --intra-only --png frames/")]
+        gopwatch frames cam.264 --intra-only --png frames/\n  \
+        gopwatch frames cam.264 --residual-png residual/")]
     Frames {
         /// Annex-B H.264 file (.264/.h264), FIFO, or - for stdin.
         file: PathBuf,
-        /// Write the intra pictures only (required: the only pictures gopwatch can decode).
-        #[arg(long, required = true)]
+        /// Write the intra pictures only (required with -o / --png: the only pictures
+        /// gopwatch can decode).
+        #[arg(long, required_unless_present = "residual_png")]
         intra_only: bool,
         /// Output file of raw yuv420p frames (planes Y, Cb, Cr; - for stdout).
-        #[arg(short, long, value_name = "OUT.yuv", required_unless_present = "png", conflicts_with = "png")]
+        #[arg(short, long, value_name = "OUT.yuv", required_unless_present_any = ["png", "residual_png"], conflicts_with = "png")]
         output: Option<PathBuf>,
         /// Write one PNG per picture into DIR (frame_NNNNN.png, NNNNN = display index), RGB
         /// converted with the colour matrix and range of the stream's VUI (default BT.601,
@@ -65,6 +70,11 @@ enum Cmd {
         /// Leave out the deblocking filter (for comparisons with ffmpeg -skip_loop_filter all).
         #[arg(long)]
         no_deblock: bool,
+        /// Write the luma residual of each P and B picture into DIR as a grey PNG
+        /// (residual_NNNNN.png, display index; residual + 128, clipped to 0..255; intra and
+        /// skipped macroblocks are 128), cropped to the display size.
+        #[arg(long, value_name = "DIR")]
+        residual_png: Option<PathBuf>,
     },
     /// Run the compressed-domain pass over a whole stream and report its speed.
     Scan {
@@ -74,6 +84,10 @@ enum Cmd {
         /// (macroblock syntax, motion field, residual levels): equal digests, equal parses.
         #[arg(long)]
         digest: bool,
+        /// Also compute the residual planes of every P and B picture (dequantisation and
+        /// inverse transforms), and report the time they take.
+        #[arg(long)]
+        residual: bool,
     },
 }
 
@@ -192,7 +206,7 @@ fn mvs(file: &Path, grid: Grid, output: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn frames(file: &Path, output: Option<&Path>, png_dir: Option<&Path>, deblock: bool) -> Result<()> {
+fn frames(file: &Path, output: Option<&Path>, png_dir: Option<&Path>, deblock: bool, residual_dir: Option<&Path>) -> Result<()> {
     let input = open(file)?;
     let mut yuv: Option<BufWriter<Box<dyn Write>>> = match output {
         Some(p) if p == Path::new("-") => Some(BufWriter::with_capacity(1 << 20, Box::new(io::stdout().lock()))),
@@ -202,15 +216,33 @@ fn frames(file: &Path, output: Option<&Path>, png_dir: Option<&Path>, deblock: b
         }
         None => None,
     };
-    if let Some(d) = png_dir {
+    for d in [png_dir, residual_dir].into_iter().flatten() {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create the directory {}", d.display()))?;
     }
+    let intra = output.is_some() || png_dir.is_some();
+    let mut res = ResidualDecoder::new();
+    let mut residuals = 0u64;
     let mut rec = Reconstructor::new();
     let mut buf = Vec::new();
     let mut written = 0u64;
     let mut size = None;
     run_stream(file, input, |index, p| {
         if p.picture_type != PictureType::I {
+            if let Some(dir) = residual_dir {
+                let planes = match res.compute(p) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        log::warn!("{}: picture {index}: {e}; skipped", file.display());
+                        return Ok(());
+                    }
+                };
+                let path = dir.join(format!("residual_{index:05}.png"));
+                write_residual_png(&path, planes, p.crop).with_context(|| format!("writing {}", path.display()))?;
+                residuals += 1;
+            }
+            return Ok(());
+        }
+        if !intra {
             return Ok(());
         }
         let frame = match rec.reconstruct(p, Options { deblock }) {
@@ -244,65 +276,39 @@ fn frames(file: &Path, output: Option<&Path>, png_dir: Option<&Path>, deblock: b
     if let Some(mut out) = yuv {
         out.flush().context("writing the yuv output")?;
     }
+    if residual_dir.is_some() {
+        eprintln!("{residuals} residual pictures (P and B)");
+    }
     match size {
         Some((w, h)) => eprintln!("{written} intra pictures, {w}x{h} yuv420p"),
-        None => bail!("{}: the stream has no intra picture that could be decoded", file.display()),
+        None if intra => bail!("{}: the stream has no intra picture that could be decoded", file.display()),
+        None => {}
     }
     Ok(())
 }
 
-/// Y'CbCr -> R'G'B' conversion (fixed point, 1 << 16) from the VUI's matrix_coefficients
-/// and video_full_range_flag (H.264 Table E-5); BT.601 limited range when unsignalled.
-struct RgbMatrix {
-    /// R = Y + a Cr, G = Y - b Cb - c Cr, B = Y + d Cb.
-    coef: [i32; 4],
-    y_scale: i32,
-    full: bool,
-}
-
-impl RgbMatrix {
-    fn new(vui: Option<&Vui>) -> RgbMatrix {
-        let (kr, kb) = match vui.map(|v| v.matrix_coefficients) {
-            Some(1) => (0.2126, 0.0722),
-            Some(4) => (0.30, 0.11),
-            Some(7) => (0.212, 0.087),
-            Some(9 | 10) => (0.2627, 0.0593),
-            _ => (0.299, 0.114),
-        };
-        let full = vui.is_some_and(|v| v.video_full_range_flag);
-        let (ys, cs) = if full { (1.0, 1.0) } else { (255.0 / 219.0, 255.0 / 224.0) };
-        let kg = 1.0 - kr - kb;
-        let fx = |v: f64| (v * 65536.0).round() as i32;
-        let coef = [
-            fx(2.0 * (1.0 - kr) * cs),
-            fx(2.0 * kb * (1.0 - kb) / kg * cs),
-            fx(2.0 * kr * (1.0 - kr) / kg * cs),
-            fx(2.0 * (1.0 - kb) * cs),
-        ];
-        RgbMatrix { coef, y_scale: fx(ys), full }
+/// The luma residual as a grey PNG: r + 128 clipped to 0..255, display rectangle.
+fn write_residual_png(path: &Path, r: &ResidualPlanes, crop: (u32, u32, u32, u32)) -> Result<()> {
+    let l = (crop.0 as usize).min(r.width);
+    let t = (crop.1 as usize).min(r.height);
+    let (w, h) = ((crop.2 as usize).min(r.width - l), (crop.3 as usize).min(r.height - t));
+    let mut grey = Vec::with_capacity(w * h);
+    for row in r.y.chunks_exact(r.width.max(1)).skip(t).take(h) {
+        grey.extend(row[l..l + w].iter().map(|&v| (i32::from(v) + 128).clamp(0, 255) as u8));
     }
-
-    fn rgb(&self, y: u8, cb: u8, cr: u8) -> [u8; 3] {
-        let [a, b, c, d] = self.coef;
-        let yy = (i32::from(y) - if self.full { 0 } else { 16 }) * self.y_scale + (1 << 15);
-        let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
-        let px = |v: i32| (v >> 16).clamp(0, 255) as u8;
-        [px(yy + a * cr), px(yy - b * cb - c * cr), px(yy + d * cb)]
-    }
+    let file = BufWriter::new(File::create(path)?);
+    let mut enc = png::Encoder::new(file, w as u32, h as u32);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()?.write_image_data(&grey)?;
+    Ok(())
 }
 
 fn write_png(path: &Path, f: &Frame, crop: (u32, u32, u32, u32), vui: Option<&Vui>) -> Result<()> {
-    let (l, t, w, h) = f.crop_clipped(crop);
-    let m = RgbMatrix::new(vui);
-    let cw = f.width / 2;
-    let mut rgb = Vec::with_capacity(w * h * 3);
-    for y in t..t + h {
-        for x in l..l + w {
-            // Chroma: the co-sited sample of the 2x2 block (nearest neighbour).
-            let ci = (y / 2) * cw + x / 2;
-            rgb.extend_from_slice(&m.rgb(f.y[y * f.width + x], f.cb[ci], f.cr[ci]));
-        }
-    }
+    let rect = f.crop_clipped(crop);
+    let (w, h) = (rect.2, rect.3);
+    let mut rgb = vec![0u8; w * h * 3];
+    RgbResizer::new().convert(&Yuv420::from_frame(f), rect, &ColorSpec::from_vui(vui), w, h, Layout::Interleaved, &mut rgb)?;
     let file = BufWriter::new(File::create(path)?);
     let mut enc = png::Encoder::new(file, w as u32, h as u32);
     enc.set_color(png::ColorType::Rgb);
@@ -311,11 +317,23 @@ fn write_png(path: &Path, f: &Frame, crop: (u32, u32, u32, u32), vui: Option<&Vu
     Ok(())
 }
 
-fn scan(file: &Path, digest: bool) -> Result<()> {
+fn scan(file: &Path, digest: bool, residual: bool) -> Result<()> {
     let start = Instant::now();
     let mut mbs = 0u64;
+    let mut res = ResidualDecoder::new();
+    let (mut res_secs, mut res_pics, mut res_counts) = (0f64, 0u64, [0usize; 4]);
     let (_, s) = run_stream(file, open(file)?, |i, p| {
         mbs += p.decoded_mbs() as u64;
+        if residual && p.picture_type != PictureType::I {
+            let t = Instant::now();
+            if let Ok(planes) = res.compute(p) {
+                for (n, c) in res_counts.iter_mut().zip(planes.counts()) {
+                    *n += c;
+                }
+                res_pics += 1;
+            }
+            res_secs += t.elapsed().as_secs_f64();
+        }
         if digest {
             println!("picture {i} {} {:016x}", p.picture_type.letter(), p.digest());
         }
@@ -330,6 +348,13 @@ fn scan(file: &Path, digest: bool) -> Result<()> {
         s.pictures as f64 / secs.max(1e-9),
         s.errors
     );
+    if residual {
+        let [missing, skip, inter, intra] = res_counts;
+        println!(
+            "residual: pictures {res_pics}  seconds {res_secs:.3}  ms/picture {:.2}  macroblocks inter {inter} skip {skip} intra {intra} missing {missing}",
+            1000.0 * res_secs / (res_pics.max(1) as f64)
+        );
+    }
     Ok(())
 }
 
@@ -391,9 +416,9 @@ fn main() {
             let file = file.clone().unwrap_or_else(|| PathBuf::from(DEMO_NAME));
             mvs(&file, *grid, output.as_deref())
         }
-        Cmd::Scan { file, digest } => scan(file, *digest),
-        Cmd::Frames { file, intra_only: _, output, png, no_deblock } => {
-            frames(file, output.as_deref(), png.as_deref(), !*no_deblock)
+        Cmd::Scan { file, digest, residual } => scan(file, *digest, *residual),
+        Cmd::Frames { file, intra_only: _, output, png, no_deblock, residual_png } => {
+            frames(file, output.as_deref(), png.as_deref(), !*no_deblock, residual_png.as_deref())
         }
     };
     if let Err(e) = r {
@@ -403,32 +428,5 @@ fn main() {
         }
         eprintln!("gopwatch: {e:#}");
         std::process::exit(2);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn convert(y: u8, cb: u8, cr: u8, vui: Option<&Vui>) -> [u8; 3] {
-        RgbMatrix::new(vui).rgb(y, cb, cr)
-    }
-
-    #[test]
-    fn bt601_limited_range_by_default() {
-        assert_eq!(convert(16, 128, 128, None), [0, 0, 0]);
-        assert_eq!(convert(235, 128, 128, None), [255, 255, 255]);
-        // BT.601 red: Y 81, Cb 90, Cr 240.
-        let red = convert(81, 90, 240, None);
-        assert!(red[0] >= 253 && red[1] <= 2 && red[2] <= 2, "{red:?}");
-    }
-
-    #[test]
-    fn vui_selects_bt709_and_full_range() {
-        let vui = Vui { matrix_coefficients: 1, video_full_range_flag: true, ..Vui::default() };
-        assert_eq!(convert(255, 128, 128, Some(&vui)), [255, 255, 255]);
-        // BT.709 full-range red: Y 54, Cb 99, Cr 255.
-        let red = convert(54, 99, 255, Some(&vui));
-        assert!(red[0] >= 253 && red[1] <= 2 && red[2] <= 2, "{red:?}");
     }
 }

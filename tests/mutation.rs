@@ -2,7 +2,9 @@
 //! chunk deletion and duplication, inserted start codes, zeroed runs, and combinations.
 //! Every run must finish without a panic, within a time bound, and with a number of
 //! pictures bounded by the number of slice NAL units in its input. Intra pictures are also
-//! reconstructed and deblocked (`h264::recon`), which must not panic either.
+//! reconstructed and deblocked (`h264::recon`) and converted to a 64x64 RGB input
+//! (`image::rgb`), and the residual planes of P and B pictures computed
+//! (`h264::residual`), none of which may panic either.
 //!
 //! Streams: $GOPWATCH_SHARED/streams/openh264-res (default ../shared next to the crate; the
 //! test fails when it is missing) and $GOPWATCH_STREAMS (default target/streams; the x264
@@ -14,6 +16,8 @@
 
 use gopwatch::h264::nal::{nal_type, AnnexBSplitter, NalHeader};
 use gopwatch::h264::recon::{Options, Reconstructor};
+use gopwatch::h264::residual::ResidualDecoder;
+use gopwatch::image::rgb::{ColorSpec, Layout, RgbResizer, Yuv420};
 use gopwatch::h264::PictureType;
 use gopwatch::source::file::{decode_stream, Event};
 use std::io::{self, Read};
@@ -48,6 +52,8 @@ const LOCAL_STREAMS: &[&str] = &[
     // Intra pictures for reconstruction: all intra with matrices and slices, low QP.
     "intra_all_cqm_slices.264",
     "intra_qp8.264",
+    // Residual planes: B pyramid, CABAC, 8x8 transform, scaling matrices.
+    "resid_cabac_b3_cqm.264",
 ];
 
 /// xorshift64*: small, deterministic, no dependency.
@@ -205,13 +211,21 @@ fn run(data: &[u8], chunk_seed: u64) -> Run {
     let mut errors = 0u64;
     let reader = Chunked { data, rng: Rng(chunk_seed | 1) };
     let mut rec = Reconstructor::new();
+    let mut res = ResidualDecoder::new();
+    let mut rgb = RgbResizer::new();
+    let mut input = vec![0u8; 3 * 64 * 64];
     let summary = decode_stream(reader, |e| match e {
         Event::Picture(_, p) => {
             assert_eq!(p.mbs.len(), p.mb_width as usize * p.mb_height as usize);
             if p.picture_type == PictureType::I {
                 if let Ok(f) = rec.reconstruct(p, Options::default()) {
                     assert_eq!(f.y.len(), p.mbs.len() * 256);
+                    let spec = ColorSpec::from_vui(p.slice_info.first().and_then(|s| s.sps.vui.as_ref()));
+                    // An empty crop rectangle is an error, never a panic.
+                    let _ = rgb.convert(&Yuv420::from_frame(f), f.crop_clipped(p.crop), &spec, 64, 64, Layout::Planar, &mut input);
                 }
+            } else if let Ok(r) = res.compute(p) {
+                assert_eq!(r.y.len(), p.mbs.len() * 256);
             }
             pictures += 1;
         }

@@ -22,6 +22,7 @@ pub mod output;
 pub mod picture;
 pub mod pps;
 pub mod recon;
+pub mod residual;
 pub mod sei;
 pub mod slice;
 pub mod sps;

@@ -3,7 +3,7 @@
 
 Usage:
     ffmpeg_frames.py FILE -o OUT.yuv --index OUT.csv [--all] [--skip-loop-filter]
-                     [--format FMT]
+                     [--format FMT] [--rgb]
 
 Decodes FILE (H.264 Annex-B by default) with PyAV (the libav* bundled in the `av` wheel,
 see tools/requirements-test.txt), one thread, and writes the frames whose pict_type is I
@@ -15,6 +15,10 @@ rows without padding.
 where frame is ffmpeg's output index n = 0, 1, ... (the numbering of ffmpeg_mvs.py and of
 gopwatch), written is 1 when the frame's planes are in OUT.yuv at byte `offset`, and
 width x height the luma size. The chroma planes are ceil(w/2) x ceil(h/2).
+
+--rgb writes each frame as rgb24 (R, G, B bytes per pixel, rows of width * 3) instead,
+converted by ffmpeg's swscale (PyAV `to_ndarray(format="rgb24")`) with the colour matrix
+and range that ffmpeg read from the stream's VUI (BT.601 limited range when unsignalled).
 
 --skip-loop-filter decodes with skip_loop_filter=all: the pictures before deblocking,
 to tell a prediction/residual error from a deblocking one.
@@ -68,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index", required=True, help="CSV frame,type,written,width,height,offset")
     ap.add_argument("--all", action="store_true", help="write every frame, not only I frames")
     ap.add_argument("--skip-loop-filter", action="store_true", help="decode without the deblocking filter")
+    ap.add_argument("--rgb", action="store_true", help="write rgb24 (ffmpeg's conversion) instead of yuv420p")
     ap.add_argument("--format", default="h264", help="demuxer (default h264 = raw Annex-B)")
     args = ap.parse_args(argv)
 
@@ -109,6 +114,15 @@ def main(argv: list[str] | None = None) -> int:
                     if frame.format.name not in ("yuv420p", "yuvj420p"):
                         die(f"frame {n}: pixel format {frame.format.name}, expected yuv420p")
                     cw, ch = (w + 1) // 2, (h + 1) // 2
+                    if args.rgb:
+                        # swscale with the frame's own colorspace and color_range (as read
+                        # from the VUI by the decoder).
+                        data = frame.to_ndarray(format="rgb24").tobytes()
+                        out.write(data)
+                        rows.append(f"{n},{t},1,{w},{h},{offset}\n")
+                        offset += len(data)
+                        n += 1
+                        continue
                     data = plane_bytes(frame.planes[0], w, h)
                     data += plane_bytes(frame.planes[1], cw, ch)
                     data += plane_bytes(frame.planes[2], cw, ch)

@@ -7,6 +7,8 @@
 #   bench_1080p_baseline_4M.264     x264 Baseline (CAVLC), 4 Mb/s, GOP 30     (Pi-like)
 #   bench_1080p_main_cabac_4M.264   x264 Main, CABAC, no B, 4 Mb/s, GOP 30    (Pi-like)
 #   bench_1080p_high_b2_6M.264      x264 High, 2 B frames, 6 Mb/s, GOP 30     (Jetson / IP camera)
+#   bench_1080p_intra_20M.264       x264 High, CABAC, 8x8 transform, every picture intra
+#                                   (keyint=1), 20 Mb/s, 60 frames (intra reconstruction)
 #
 # Camera-like source, from ffmpeg's lavfi only: a zooming mandelbrot (texture everywhere,
 # zoom = non-uniform motion) scaled up to 1080p, a testsrc2 panel moving across it (a moving
@@ -40,7 +42,7 @@ enc() {
     fi
     local tmp="$dst.tmp.$$"
     local cmd=("$FFMPEG" -nostdin -hide_banner -loglevel error -y
-        -filter_complex "$GRAPH" -map "[v]" -frames:v "$FRAMES"
+        -filter_complex "$GRAPH" -map "[v]" -frames:v "${NFRAMES:-$FRAMES}"
         -c:v libx264 -preset veryfast -profile:v "$profile" -pix_fmt yuv420p
         -x264-params "threads=1:keyint=30:min-keyint=30:scenecut=0:bitrate=$kbps:vbv-maxrate=$kbps:vbv-bufsize=$kbps:$params"
         -fflags +bitexact -f h264 "$tmp")
@@ -56,5 +58,6 @@ enc() {
 enc bench_1080p_baseline_4M.264   baseline 4000 "bframes=0:cabac=0:8x8dct=0:ref=1:weightp=0"
 enc bench_1080p_main_cabac_4M.264 main     4000 "bframes=0:cabac=1:8x8dct=0:ref=1:weightp=0"
 enc bench_1080p_high_b2_6M.264    high     6000 "bframes=2:b-adapt=0:cabac=1:8x8dct=1:ref=3"
+NFRAMES=60 enc bench_1080p_intra_20M.264 high 20000 "keyint=1:min-keyint=1:bframes=0:cabac=1:8x8dct=1:ref=1:weightp=0"
 
 echo "benchmark streams in $OUT"

@@ -134,6 +134,18 @@ enc intra_crop_350x198.264     12 high "keyint=4:cabac=1:8x8dct=1:$INTRA"       
 enc intra_qp44.264             8  main "keyint=2:cabac=1:8x8dct=0:bframes=0:ref=1:weightp=0:qp=44" "$(src 352 288)"
 enc intra_qp8.264              4  high "keyint=2:cabac=0:8x8dct=1:bframes=0:ref=1:weightp=0:qp=8"  "$(src 352 288)"
 
+# ---- Residual planes (tests/residual_oracle.rs) -------------------------------------------
+# Full-pel motion only (subme=0), no deblocking, no weighted prediction: where a block's
+# vector is a whole number of samples, ffmpeg's decoded block is exactly
+# Clip1(reference block + residual) (8.4.2.2 without interpolation, 8.5.14, no 8.7).
+RES="subme=0:no-deblock=1:weightp=0:weightb=0:partitions=all:crf=22"
+enc resid_cavlc_4x4.264      16 baseline "keyint=16:bframes=0:cabac=0:8x8dct=0:ref=1:chroma-qp-offset=2:$RES"  "$(src 352 288)"
+enc resid_cabac_8x8_cqm.264  16 high "keyint=16:bframes=0:cabac=1:8x8dct=1:ref=2:cqm=jvt:chroma-qp-offset=-3:$RES" "$(src 352 288)"
+enc resid_cavlc_8x8_b2.264   16 high "keyint=16:bframes=2:b-adapt=0:b-pyramid=none:direct=spatial:cabac=0:8x8dct=1:ref=2:$RES" "$(src 352 288)"
+enc resid_cabac_b3_cqm.264   16 high "keyint=16:bframes=3:b-adapt=0:b-pyramid=normal:direct=spatial:cabac=1:8x8dct=1:ref=3:cqm=jvt:$RES" "$(src 352 288)"
+# RGB conversion (tests/rgb_oracle.rs): BT.709 matrix and full range signalled in the VUI.
+enc rgb_bt709_full.264       4 high "keyint=2:bframes=0:ref=1:colorprim=bt709:transfer=bt709:colormatrix=bt709:fullrange=on:crf=24" "$(src 350 198)"
+
 # ---- Out of scope: must be refused with an Unsupported error, never mis-parsed -----------
 enc oos_interlaced.264     6 high     "keyint=30:bframes=0:cabac=0:interlaced=1"   "$(src 352 288)"
 enc oos_mbaff_cabac.264    6 high     "keyint=30:bframes=0:cabac=1:interlaced=1"   "$(src 352 288)"

@@ -1,0 +1,282 @@
+//! Residual planes (CoViAR's "R" modality): for every inter macroblock of a picture, the
+//! dequantised, inverse-transformed residual r_ij of H.264 8.5 (the value 8.5.14 adds to
+//! the inter prediction), as signed 16-bit luma and chroma planes of the coded size.
+//!
+//! Computed from the levels the compressed-domain pass stored in a `Picture` (nothing is
+//! parsed again), only when asked: the scan itself does no inverse transform.
+//!
+//! What each macroblock's area holds (`MbResidual` says which case applies):
+//! - inter (P/B, not skipped): the residual of its coded blocks (8.5.11 - 8.5.13 with the
+//!   Inter Y/Cb/Cr 4x4 and Inter Y 8x8 scaling lists, Table 7-2; QP'C from the chroma QP
+//!   offsets, 8.5.8; chroma DC, 8.5.11.2); zero where no block is coded;
+//! - skipped (P_Skip, B_Skip): zero (no residual is sent, 7.4.4);
+//! - intra (in any picture, I_PCM included): zero. Its residual adds to an intra prediction
+//!   from neighbouring *reconstructed* samples, which needs motion compensation of the
+//!   neighbours in a P/B picture; its modes and levels stay in the `Picture`;
+//! - not received (no parsed slice covers it): zero.
+//!
+//! Buffers live in `ResidualDecoder` and are reused from picture to picture; nothing is
+//! allocated per macroblock or per sample.
+
+use super::dequant::{self, chroma_qp, LevelScale, LIST_INTER_Y};
+use super::mb::{blk_xy, Macroblock, MbKind};
+use super::picture::{MbLevels, Picture, CHROMA_AC, CHROMA_DC};
+use super::sps::ScalingMatrices;
+use super::transform::{idct4, idct8};
+use std::fmt;
+
+/// Index of the Inter Y 8x8 list in `LevelScale::ls8` (Table 7-2: Intra Y, Inter Y).
+const LIST8_INTER_Y: usize = 1;
+
+/// What the residual planes hold in a macroblock's area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum MbResidual {
+    /// No parsed slice covers the macroblock: zeros.
+    #[default]
+    Missing,
+    /// P_Skip / B_Skip: zeros (no residual coded).
+    Skip,
+    /// Inter macroblock: its residual.
+    Inter,
+    /// Intra macroblock: zeros (not reconstructed; see the module documentation).
+    Intra,
+}
+
+/// Residual planes of one picture, coded size (whole macroblocks), no padding: luma
+/// `width` x `height`, Cb and Cr `width / 2` x `height / 2` (4:2:0; zeros for 4:0:0).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResidualPlanes {
+    pub width: usize,
+    pub height: usize,
+    pub y: Vec<i16>,
+    pub cb: Vec<i16>,
+    pub cr: Vec<i16>,
+    /// Per macroblock, raster order: what its area holds.
+    pub mb: Vec<MbResidual>,
+}
+
+impl ResidualPlanes {
+    /// Number of macroblocks in each state: [missing, skip, inter, intra].
+    pub fn counts(&self) -> [usize; 4] {
+        let mut n = [0; 4];
+        for &m in &self.mb {
+            n[m as usize] += 1;
+        }
+        n
+    }
+}
+
+/// Why a picture's residual cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResidualError {
+    /// No slice of the picture could be parsed.
+    NoSlices,
+}
+
+impl fmt::Display for ResidualError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResidualError::NoSlices => write!(f, "no slice of the picture could be parsed"),
+        }
+    }
+}
+
+impl std::error::Error for ResidualError {}
+
+/// Computes residual planes, reusing its buffers from picture to picture.
+#[derive(Default)]
+pub struct ResidualDecoder {
+    planes: ResidualPlanes,
+    scale: Option<(ScalingMatrices, Box<LevelScale>)>,
+    /// Per macroblock: its area in the planes may hold non-zero samples (from the previous
+    /// picture). Only these areas are cleared, instead of whole planes.
+    dirty: Vec<bool>,
+}
+
+impl ResidualDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The residual planes of `pic` (any picture type; see the module documentation for
+    /// what intra, skipped and missing macroblocks hold).
+    pub fn compute(&mut self, pic: &Picture) -> Result<&ResidualPlanes, ResidualError> {
+        let Some(first) = pic.slice_info.first() else { return Err(ResidualError::NoSlices) };
+        let (mbw, mbh) = (pic.mb_width as usize, pic.mb_height as usize);
+        let p = &mut self.planes;
+        if (p.width, p.height) != (mbw * 16, mbh * 16) || self.dirty.len() != mbw * mbh {
+            p.width = mbw * 16;
+            p.height = mbh * 16;
+            for (plane, n) in [(&mut p.y, mbw * mbh * 256), (&mut p.cb, mbw * mbh * 64), (&mut p.cr, mbw * mbh * 64)] {
+                plane.clear();
+                plane.resize(n, 0);
+            }
+            self.dirty.clear();
+            self.dirty.resize(mbw * mbh, false);
+        }
+        p.mb.clear();
+        p.mb.resize(mbw * mbh, MbResidual::Missing);
+        // All slices of a picture share one PPS (7.4.3), hence one set of matrices and offsets.
+        let matrices = dequant::matrices_in_force(&first.sps, &first.pps);
+        if self.scale.as_ref().map_or(true, |(m, _)| m != matrices) {
+            self.scale = Some((matrices.clone(), Box::new(LevelScale::new(matrices))));
+        }
+        let Some((_, ls)) = self.scale.as_ref() else { return Err(ResidualError::NoSlices) };
+        let chroma = first.sps.chroma_array_type() != 0;
+        let offsets = [first.pps.chroma_qp_index_offset, first.pps.second_chroma_qp_index_offset];
+        let p = &mut self.planes;
+        for (addr, (mb, levels)) in pic.mbs.iter().zip(pic.coeffs.iter()).enumerate().take(mbw * mbh) {
+            let state = match mb.kind {
+                MbKind::NotDecoded => MbResidual::Missing,
+                MbKind::PSkip | MbKind::BSkip => MbResidual::Skip,
+                k if k.is_intra() => MbResidual::Intra,
+                _ => MbResidual::Inter,
+            };
+            p.mb[addr] = state;
+            let (mx, my) = (addr % mbw, addr / mbw);
+            if self.dirty[addr] {
+                clear_mb(p, mx, my);
+            }
+            // Only coded blocks are written, and a macroblock without any writes none.
+            self.dirty[addr] = state == MbResidual::Inter && mb.cbp != 0;
+            if self.dirty[addr] {
+                inter_mb(p, mx, my, mb, levels, ls, offsets, chroma);
+            }
+        }
+        // Macroblocks without an entry in `mbs` (none when `Picture::reset` sized it): zeros.
+        for addr in pic.mbs.len().min(pic.coeffs.len())..mbw * mbh {
+            if std::mem::take(&mut self.dirty[addr]) {
+                clear_mb(p, addr % mbw, addr / mbw);
+            }
+        }
+        Ok(&self.planes)
+    }
+
+    /// The planes of the last `compute`.
+    pub fn planes(&self) -> &ResidualPlanes {
+        &self.planes
+    }
+}
+
+/// Zeroes a macroblock's area in the three planes.
+fn clear_mb(p: &mut ResidualPlanes, mx: usize, my: usize) {
+    let (w, cw) = (p.width, p.width / 2);
+    for r in 0..16 {
+        let o = (my * 16 + r) * w + mx * 16;
+        if let Some(row) = p.y.get_mut(o..o + 16) {
+            row.fill(0);
+        }
+    }
+    for r in 0..8 {
+        let o = (my * 8 + r) * cw + mx * 8;
+        for plane in [&mut p.cb, &mut p.cr] {
+            if let Some(row) = plane.get_mut(o..o + 8) {
+                row.fill(0);
+            }
+        }
+    }
+}
+
+/// Writes an n x n residual (raster order) into `plane` at `off`, saturated to i16: a
+/// conforming stream keeps r_ij within 16 bits (8.5.12.1, 8.5.13.1 bound the d_ij and the
+/// intermediate values); hostile input is clipped, never wrapped.
+#[inline]
+fn put(plane: &mut [i16], stride: usize, off: usize, n: usize, r: &[i32]) {
+    for (y, src) in r.chunks_exact(n).take(n).enumerate() {
+        let Some(row) = plane.get_mut(off + y * stride..off + y * stride + n) else { return };
+        for (d, &v) in row.iter_mut().zip(src) {
+            *d = v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+        }
+    }
+}
+
+/// The residual of one inter macroblock (8.5.12 / 8.5.13 for luma, 8.5.11 for chroma).
+#[allow(clippy::too_many_arguments)]
+fn inter_mb(
+    p: &mut ResidualPlanes,
+    mx: usize,
+    my: usize,
+    mb: &Macroblock,
+    levels: &MbLevels,
+    ls: &LevelScale,
+    offsets: [i32; 2],
+    chroma: bool,
+) {
+    let (w, cw) = (p.width, p.width / 2);
+    let qp = i32::from(mb.qp).clamp(0, 51);
+    let base = my * 16 * w + mx * 16;
+    if mb.cbp & 15 != 0 {
+        if mb.transform_size_8x8_flag {
+            // With the 8x8 transform the parser writes all 64 levels of every 8x8 block that
+            // coded_block_pattern marks coded (7.3.5.3).
+            let ls8 = &ls.ls8[LIST8_INTER_Y][(qp % 6) as usize];
+            for b8 in 0..4 {
+                if mb.cbp & (1 << b8) == 0 {
+                    continue;
+                }
+                let mut d = [0i32; 64];
+                dequant::scale_8x8(levels[b8 * 4..b8 * 4 + 4].as_flattened(), ls8, qp, &mut d);
+                let off = base + (b8 >> 1) * 8 * w + (b8 & 1) * 8;
+                put(&mut p.y, w, off, 8, &idct8(&d));
+            }
+        } else {
+            let ls4 = &ls.ls4[LIST_INTER_Y][(qp % 6) as usize];
+            for (blk, lv) in levels.iter().take(16).enumerate() {
+                let (bx, by) = blk_xy(blk);
+                if mb.total_coeff[by * 4 + bx] == 0 {
+                    continue;
+                }
+                let mut d = [0i32; 16];
+                dequant::scale_4x4(lv, ls4, qp, false, &mut d);
+                put(&mut p.y, w, base + by * 4 * w + bx * 4, 4, &idct4(&d));
+            }
+        }
+    }
+    if !chroma || mb.cbp >> 4 == 0 {
+        return;
+    }
+    let cbase = my * 8 * cw + mx * 8;
+    for c in 0..2 {
+        let qpc = chroma_qp(qp, offsets[c]);
+        // Inter Cb / Inter Cr follow Inter Y in Table 7-2.
+        let ls4 = &ls.ls4[LIST_INTER_Y + 1 + c][(qpc % 6) as usize];
+        let mut dc = [0i32; 4];
+        if mb.coded_dc & (2 << c) != 0 {
+            dequant::chroma_dc(&levels[CHROMA_DC + c], ls4[0], qpc, &mut dc);
+        }
+        let plane = if c == 0 { &mut p.cb } else { &mut p.cr };
+        for (blk, &dcv) in dc.iter().enumerate() {
+            let mut d = [0i32; 16];
+            if mb.total_coeff[16 + 4 * c + blk] > 0 {
+                dequant::scale_4x4(&levels[CHROMA_AC + 4 * c + blk], ls4, qpc, true, &mut d);
+            }
+            d[0] = dcv;
+            if d.iter().any(|&v| v != 0) {
+                put(plane, cw, cbase + (blk >> 1) * 4 * cw + (blk & 1) * 4, 4, &idct4(&d));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_saturates_instead_of_wrapping() {
+        let mut plane = [0i16; 16];
+        put(&mut plane, 4, 0, 4, &[40_000; 16]);
+        assert!(plane.iter().all(|&v| v == i16::MAX));
+        put(&mut plane, 4, 0, 4, &[-40_000; 16]);
+        assert!(plane.iter().all(|&v| v == i16::MIN));
+        // Out of the plane: nothing written, no panic.
+        put(&mut plane, 4, 14, 4, &[1; 16]);
+    }
+
+    #[test]
+    fn a_picture_without_slices_is_refused() {
+        let mut d = ResidualDecoder::new();
+        assert_eq!(d.compute(&Picture::new()), Err(ResidualError::NoSlices));
+    }
+}
