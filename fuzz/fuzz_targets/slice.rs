@@ -6,11 +6,13 @@
 //! (selector & 15) % 10 picks the stream; bit 0x10: decode the stream's reference pictures first
 //! (its first IDR picture, or every picture before the first B slice);
 //! bit 0x20: feed the Pipeline the input alone (no parameter sets).
-//! Pictures whose slices are all intra are also reconstructed and deblocked (`recon`).
+//! Pictures whose slices are all intra are also reconstructed and deblocked (`recon`); the
+//! others go through the residual planes (`residual`).
 #![no_main]
 
 use gopwatch::h264::nal::{AnnexBSplitter, NalRef};
 use gopwatch::h264::recon::{Options, Reconstructor};
+use gopwatch::h264::residual::ResidualDecoder;
 use gopwatch::h264::{Decoder, Output, Picture, PictureType};
 use gopwatch::source::file::{Event, Pipeline};
 use libfuzzer_sys::fuzz_target;
@@ -37,6 +39,8 @@ fn check_picture(p: &Picture) {
         if let Ok(f) = Reconstructor::new().reconstruct(p, Options::default()) {
             assert_eq!(f.y.len(), mbs * 256);
         }
+    } else if let Ok(r) = ResidualDecoder::new().compute(p) {
+        assert_eq!((r.y.len(), r.cb.len(), r.mb.len()), (mbs * 256, mbs * 64, mbs));
     }
 }
 
