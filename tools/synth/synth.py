@@ -450,16 +450,16 @@ def render_frames(p):
     bh = m["scale"] * H
     yaw, facing = m["yaw"], m["facing"]
     travel = float(ang["dx"][-1]) * bh * math.cos(yaw)
-    if travel > 1.2 * W:  # keep walkers/runners on screen for most of the clip
-        bh *= 1.2 * W / travel
-        travel = 1.2 * W
+    if travel > 1.8 * W:  # walkers/runners stay on screen for most of the clip
+        bh *= 1.8 * W / travel
+        travel = 1.8 * W
     occ = sc["occluders"]
     cx = m["cx"] * W
     if m["near_occluder"] and occ:  # partly hidden: figure centre near an occluder's edge
         o = occ[0]
         edge = o["w"] * W * (0.5 if o["kind"] == "pillar" else 1.0)
         side = 1 if m["cx"] > 0.5 else -1
-        cx = o["x"] * W + side * (edge + (m["depth"] - 0.4) * 0.25 * bh)
+        cx = o["x"] * W + side * (edge + (0.02 + 0.12 * m["depth"]) * bh)
     x_start = MARGIN + cx - facing * travel / 2
     # walking towards/away from the camera changes the size a little
     zoom = 1 + 0.25 * math.sin(yaw) * (m["depth"] - 0.5) * (ang["dx"] / max(float(ang["dx"][-1]), 1e-6))
@@ -674,7 +674,7 @@ def main(argv=None):
                "--clips-per-scene and --tiny give byte-identical clips. Resumable: clips "
                "already present are skipped (files are renamed into place when complete).")
     ap.add_argument("--out", required=True, help="output directory (created)")
-    ap.add_argument("--clips", type=int, help="number of clips (default 3200, --tiny: 16)")
+    ap.add_argument("--clips", type=int, help="number of clips (default 3000, --tiny: 16)")
     ap.add_argument("--seed", type=int, default=0, help="global seed (default 0)")
     ap.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
     ap.add_argument("--tiny", action="store_true",
@@ -683,7 +683,7 @@ def main(argv=None):
                     help="consecutive clips sharing one scene (default 6, --tiny: 2)")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     a = ap.parse_args(argv)
-    clips = a.clips if a.clips is not None else (16 if a.tiny else 3200)
+    clips = a.clips if a.clips is not None else (16 if a.tiny else 3000)
     if clips < 1 or a.jobs < 1 or (a.clips_per_scene is not None and a.clips_per_scene < 1):
         ap.error("--clips, --jobs and --clips-per-scene must be >= 1")
     if a.seed < 0:
