@@ -610,16 +610,20 @@ def make_clip(p, out):
         return p["idx"], 0.0, True
     t0 = time.monotonic()
     tmp = dst + ".part"
-    proc = subprocess.Popen(ffmpeg_cmd(p, tmp), stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        for fr in render_frames(p):
-            proc.stdin.write(fr)
-        proc.stdin.close()
-    except BrokenPipeError:
-        pass
-    err = proc.stderr.read().decode(errors="replace")
-    if proc.wait() != 0:
-        raise RuntimeError(f"ffmpeg failed on clip {p['idx']} ({dst}): {err.strip()}")
+    with subprocess.Popen(ffmpeg_cmd(p, tmp), stdin=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            for fr in render_frames(p):
+                proc.stdin.write(fr)
+            proc.stdin.close()
+        except BrokenPipeError:  # ffmpeg died; its message follows
+            pass
+        except BaseException:
+            proc.kill()
+            raise
+        err = proc.stderr.read().decode(errors="replace")
+        rc = proc.wait()
+    if rc != 0:
+        raise RuntimeError(f"ffmpeg failed (exit {rc}) on clip {p['idx']} ({dst}): {err.strip()}")
     os.replace(tmp, dst)
     return p["idx"], time.monotonic() - t0, False
 
