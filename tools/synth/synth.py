@@ -458,8 +458,13 @@ def render_frames(p):
     if m["near_occluder"] and occ:  # partly hidden: figure centre near an occluder's edge
         o = occ[0]
         edge = o["w"] * W * (0.5 if o["kind"] == "pillar" else 1.0)
-        side = 1 if m["cx"] > 0.5 else -1
+        side = 1 if o["x"] < 0.5 else -1  # towards the frame centre
         cx = o["x"] * W + side * (edge + (0.02 + 0.12 * m["depth"]) * bh)
+    else:  # not meant to hide: keep the path centre out of every occluder
+        for o in occ:
+            edge = o["w"] * W * (0.5 if o["kind"] == "pillar" else 1.0) + 0.08 * bh
+            if abs(cx - o["x"] * W) < edge:
+                cx = o["x"] * W + (edge if cx >= o["x"] * W else -edge)
     x_start = MARGIN + cx - facing * travel / 2
     # walking towards/away from the camera changes the size a little
     zoom = 1 + 0.25 * math.sin(yaw) * (m["depth"] - 0.5) * (ang["dx"] / max(float(ang["dx"][-1]), 1e-6))
