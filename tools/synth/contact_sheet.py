@@ -32,9 +32,17 @@ def main(argv=None):
     ap.add_argument("--data", required=True, help="directory holding CLIPS.csv")
     ap.add_argument("--out", required=True, help="PNG to write")
     ap.add_argument("--cols", type=int, default=6, help="frames per row (default 6)")
-    ap.add_argument("--pick", type=int, default=0,
-                    help="use the N-th clip of each class (default 0: the first)")
+    ap.add_argument("--pick", default="0",
+                    help="use the N-th clip of each class (default 0: the first), or a "
+                         "comma-separated N per class in CLASSES order")
     a = ap.parse_args(argv)
+    try:
+        pick = [int(v) for v in a.pick.split(",")]
+    except ValueError:
+        ap.error(f"--pick: expected N or N,N,... (got {a.pick!r})")
+    if len(pick) not in (1, len(CLASSES)):
+        ap.error(f"--pick: give one N or {len(CLASSES)} of them")
+    pick = pick * len(CLASSES) if len(pick) == 1 else pick
     with open(os.path.join(a.data, "CLIPS.csv")) as f:
         rows = list(csv.DictReader(f))
     sheet = np.full((CELL_H * len(CLASSES), LABEL_W + CELL_W * a.cols, 3), 255, np.uint8)
@@ -42,7 +50,7 @@ def main(argv=None):
         clips = [r["path"] for r in rows if r["label"] == cls]
         if not clips:
             sys.exit(f"contact_sheet: no clip of class {cls} in {a.data}/CLIPS.csv")
-        fr = decode(os.path.join(a.data, clips[a.pick % len(clips)]), CELL_W, CELL_H)
+        fr = decode(os.path.join(a.data, clips[pick[ci] % len(clips)]), CELL_W, CELL_H)
         for k, j in enumerate(np.linspace(0, len(fr) - 1, a.cols).round().astype(int)):
             x = LABEL_W + k * CELL_W
             sheet[ci * CELL_H:(ci + 1) * CELL_H, x:x + CELL_W] = fr[j]
