@@ -110,6 +110,18 @@ def sample_encoder(r):
     return enc
 
 
+def sample_body(r):
+    """Proportions in body heights, limb width factors, clothes."""
+    return {"torso": float(r.uniform(0.27, 0.33)), "head": float(r.uniform(0.055, 0.075)),
+            "uarm": float(r.uniform(0.15, 0.19)), "farm": float(r.uniform(0.14, 0.18)),
+            "thigh": float(r.uniform(0.22, 0.27)), "shin": float(r.uniform(0.22, 0.27)),
+            "shoulder": float(r.uniform(0.08, 0.13)), "hip": float(r.uniform(0.05, 0.08)),
+            "wf": float(r.uniform(0.75, 1.4)), "belly": float(r.uniform(0.9, 1.3)),
+            "skin": _col(r, 60, 240), "shirt": _col(r), "trousers": _col(r),
+            "shoes": _col(r, 0, 90), "sleeve": str(r.choice(["short", "long"])),
+            "hair": _col(r, 0, 120) if r.random() < 0.7 else None}
+
+
 def sample_clip(seed, idx, clips_per_scene, tiny):
     """All parameters of clip `idx`; depends only on (seed, idx, clips_per_scene, tiny)."""
     scene = idx // clips_per_scene
@@ -118,15 +130,7 @@ def sample_clip(seed, idx, clips_per_scene, tiny):
     label = CLASSES[idx % len(CLASSES)]
     dur = float(r.uniform(0.8, 1.2)) if tiny else float(r.uniform(2.0, 4.0))
     nframes = max(8, int(round(dur * sc["fps"])))
-    # Body: proportions in body heights, widths, clothes.
-    body = {"torso": float(r.uniform(0.27, 0.33)), "head": float(r.uniform(0.055, 0.075)),
-            "uarm": float(r.uniform(0.15, 0.19)), "farm": float(r.uniform(0.14, 0.18)),
-            "thigh": float(r.uniform(0.22, 0.27)), "shin": float(r.uniform(0.22, 0.27)),
-            "shoulder": float(r.uniform(0.08, 0.13)), "hip": float(r.uniform(0.05, 0.08)),
-            "wf": float(r.uniform(0.75, 1.4)), "belly": float(r.uniform(0.9, 1.3)),
-            "skin": _col(r, 60, 240), "shirt": _col(r), "trousers": _col(r),
-            "shoes": _col(r, 0, 90), "sleeve": str(r.choice(["short", "long"])),
-            "hair": _col(r, 0, 120) if r.random() < 0.7 else None}
+    body = sample_body(r)
     if label == "wave":
         yaw = float(r.uniform(0.5, 1.5))
     else:
@@ -161,6 +165,18 @@ def sample_clip(seed, idx, clips_per_scene, tiny):
     elif label == "crouch":
         motion["dur"] = float(r.uniform(0.5, 1.0))
         motion["knee"] = float(r.uniform(1.9, 2.4))
+    if "dur" in motion or label == "fall":  # the transition ends before the clip does
+        motion["t0"] = min(motion["t0"], 0.9 - motion.get("dur", motion.get("fall_dur", 0)) * sc["fps"] / nframes)
+    bystander = None
+    if r.random() < 0.25:  # a second, lower-priority person further away (see README)
+        act = "stand_still" if label in ("walk", "stand_still") else str(r.choice(["walk", "stand_still"]))
+        bystander = {"label": act, "body": sample_body(r), "far": float(r.uniform(0.4, 0.9)),
+                     "cx": float(r.uniform(0.05, 0.95)),
+                     "motion": {"yaw": float(r.uniform(0.0, 1.3)), "facing": int(r.choice([-1, 1])),
+                                "phase": float(r.uniform(0, 2 * np.pi)),
+                                "jitter_seed": int(r.integers(1 << 31)),
+                                "freq": float(r.uniform(0.75, 1.1)),
+                                "amp": float(r.uniform(0.35, 0.5))}}
     light = {"gain": float(r.uniform(0.75, 1.15)), "ramp": float(r.uniform(-0.25, 0.25)),
              "flicker": float(r.uniform(0.02, 0.08)) if r.random() < 0.2 else 0.0,
              "flicker_hz": float(r.uniform(1.5, 7.0)),
@@ -174,6 +190,7 @@ def sample_clip(seed, idx, clips_per_scene, tiny):
     return {"idx": int(idx), "label": label, "split": sc["split"], "scene": sc,
             "path": f"clips/{idx:05d}_{label}.264", "fps": sc["fps"], "frames": nframes,
             "body": body, "motion": motion, "light": light, "cam": cam,
+            "bystander": bystander,
             "enc": sample_encoder(r), "render_seed": int(r.integers(1 << 31))}
 
 
@@ -342,6 +359,34 @@ def skeleton(b, ang, i):
 
 # --------------------------------------------------------------------------- raster
 
+def draw_figure(img, b, ang, i, px, ground, s, yaw, facing):
+    """Draws frame i of a figure: skeleton -> screen with feet at (px, ground), s pixels per
+    body height; feet on the ground unless jumping; toppled about the feet for falls."""
+    cy_, sy_ = math.cos(yaw), math.sin(yaw)
+    pts = []
+    for name, p0, p1, rad, ck in skeleton(b, ang, i):
+        q = [(facing * pp[0] * cy_ + pp[1] * sy_, -pp[2], pp[0] * sy_ - pp[1] * cy_ * facing)
+             for pp in (p0, p1)]
+        pts.append((name, q, rad, ck))
+    low = max(max(q[0][1], q[1][1]) + rad for name, q, rad, ck in pts if name.startswith(("foot", "shin")))
+    lift = float(ang["lift"][i])
+    rot = float(ang["rot"][i])
+    cr, sr = math.cos(rot), math.sin(rot)
+    feet_x = np.mean([q[1][0] for name, q, rad, ck in pts if name.startswith("shin")])
+    order = sorted(range(len(pts)), key=lambda k: -(pts[k][1][0][2] + pts[k][1][1][2]))
+    for k in order:
+        name, q, rad, ck = pts[k]
+        xy = []
+        for (qx, qy, _) in q:
+            qx, qy = qx - feet_x, qy - low  # pivot at the feet on the ground
+            rx, ry = qx * cr - qy * sr * facing, qx * sr * facing + qy * cr
+            xy.append((px + rx * s, ground + (ry - lift - abs(sr) * rad) * s))
+        col = b[ck]
+        if (q[0][2] + q[1][2]) / 2 > 0.03:  # far-side limbs a little darker
+            col = [c * 0.8 for c in col]
+        draw_capsule(img, xy[0][0], xy[0][1], xy[1][0], xy[1][1], rad * s, col)
+
+
 def draw_capsule(img, x0, y0, x1, y1, r, col, alpha=1.0):
     """Anti-aliased filled capsule (segment with radius r) blended into img (H,W,3 float)."""
     h, w = img.shape[:2]
@@ -469,9 +514,16 @@ def render_frames(p):
     # walking towards/away from the camera changes the size a little
     zoom = 1 + 0.25 * math.sin(yaw) * (m["depth"] - 0.5) * (ang["dx"] / max(float(ang["dx"][-1]), 1e-6))
 
-    colours = {"skin": b["skin"], "shirt": b["shirt"], "trousers": b["trousers"],
-               "shoes": b["shoes"], "hair": b["hair"]}
-    cy_, sy_ = math.cos(yaw), math.sin(yaw)
+    cy_ = math.cos(yaw)
+    by = p["bystander"]
+    if by is not None:  # further away: higher up towards the horizon, smaller
+        bp = {"label": by["label"], "motion": by["motion"], "frames": n, "fps": fps, "body": by["body"]}
+        b_ang = poses(bp, t)
+        horizon = MARGIN + sc["ground"]["horizon"] * H
+        b_ground = ground - by["far"] * (ground - horizon) * 0.6
+        b_s = bh * (1 - 0.7 * by["far"])
+        b_yaw, b_face = by["motion"]["yaw"], by["motion"]["facing"]
+        b_x0 = MARGIN + by["cx"] * W - b_face * float(b_ang["dx"][-1]) * b_s * math.cos(b_yaw) / 2
 
     # Sensor noise bank: 4 fields x 4 flips, one picked per frame.
     nsig = cam["noise"]
@@ -493,6 +545,9 @@ def render_frames(p):
             car_draw = (x + MARGIN - L / 2, cyl, L, ch, car["c"])
             if not car["front"]:
                 _draw_car(img, *car_draw)
+        if by is not None:
+            draw_figure(img, by["body"], b_ang, i, b_x0 + b_face * float(b_ang["dx"][i]) * b_s * math.cos(b_yaw),
+                        b_ground, b_s, b_yaw, b_face)
         # Seat for sit_down.
         zi = zoom[i]
         s = bh * zi
@@ -504,32 +559,7 @@ def render_frames(p):
             fill_rect(img, px + off - sw / 2, ground - seat_h, px + off + sw / 2, ground, m["seat_c"])
             fill_rect(img, px + off - facing * sw / 2 - 0.03 * s, ground - seat_h - 0.3 * s,
                       px + off - facing * sw / 2 + 0.03 * s, ground, m["seat_c"])
-        # Figure: skeleton -> screen; feet on the ground unless jumping; toppling for falls.
-        segs = skeleton(b, ang, i)
-        pts = []
-        for name, p0, p1, rad, ck in segs:
-            q = []
-            for pp in (p0, p1):
-                q.append((facing * pp[0] * cy_ + pp[1] * sy_, -pp[2], pp[0] * sy_ - pp[1] * cy_ * facing))
-            pts.append((name, q, rad, ck))
-        low = max(max(q[0][1], q[1][1]) + rad for name, q, rad, ck in pts if name.startswith(("foot", "shin")))
-        lift = float(ang["lift"][i])
-        rot = float(ang["rot"][i])
-        cr, sr = math.cos(rot), math.sin(rot)
-        feet_x = np.mean([q[1][0] for name, q, rad, ck in pts if name.startswith("shin")])
-        order = sorted(range(len(pts)), key=lambda k: -(pts[k][1][0][2] + pts[k][1][1][2]))
-        for k in order:
-            name, q, rad, ck = pts[k]
-            xy = []
-            for (qx, qy, _) in q:
-                qx, qy = qx - feet_x, qy - low  # pivot at the feet on the ground
-                rx, ry = qx * cr - qy * sr * facing, qx * sr * facing + qy * cr
-                xy.append((px + rx * s, ground + (ry - lift - abs(sr) * rad) * s))
-            col = colours[ck]
-            depth = (q[0][2] + q[1][2]) / 2
-            if depth > 0.03:  # far-side limbs a little darker
-                col = [c * 0.8 for c in col]
-            draw_capsule(img, xy[0][0], xy[0][1], xy[1][0], xy[1][1], rad * s, col)
+        draw_figure(img, b, ang, i, px, ground, s, yaw, facing)
         if car_draw is not None and car["front"]:
             _draw_car(img, *car_draw)
         # Occluders in front of everything on the ground.

@@ -82,9 +82,9 @@ class Determinism(unittest.TestCase):
     def test_same_seed_same_bytes(self):
         with tempfile.TemporaryDirectory() as tmp:
             hashes = []
-            for run in ("a", "b"):
+            for run, jobs in (("a", 1), ("b", 2)):
                 out = os.path.join(tmp, run)
-                synth.generate(out, 3, seed=11, jobs=1, tiny=True, quiet=True)
+                synth.generate(out, 3, seed=11, jobs=jobs, tiny=True, quiet=True)
                 hashes.append({n: sha(os.path.join(out, "clips", n))
                                for n in sorted(os.listdir(os.path.join(out, "clips")))}
                               | {n: sha(os.path.join(out, n)) for n in ("CLIPS.csv", "params.jsonl")})
@@ -120,6 +120,29 @@ class Splits(unittest.TestCase):
     def test_encoder_variety(self):
         cams = collections.Counter(synth.sample_clip(0, i, 6, False)["enc"]["camera"] for i in range(300))
         self.assertEqual(set(cams), {"pi", "jetson", "baseline"})
+
+
+class Params(unittest.TestCase):
+    def test_transitions_end_inside_the_clip(self):
+        for i in range(800):
+            p = synth.sample_clip(5, i, 6, False)
+            m, dur = p["motion"], p["frames"] / p["fps"]
+            trans = m.get("dur", m.get("fall_dur")) if p["label"] in ("fall", "sit_down", "crouch") else None
+            if trans is not None:
+                self.assertLessEqual(m["t0"] * dur + trans, 0.9 * dur + 1e-9, p["idx"])
+
+    def test_bystander_never_outranks_the_label(self):
+        seen = 0
+        for i in range(800):
+            p = synth.sample_clip(5, i, 6, False)
+            by = p["bystander"]
+            if by is None:
+                continue
+            seen += 1
+            self.assertIn(by["label"], ("walk", "stand_still"))
+            if p["label"] in ("walk", "stand_still"):
+                self.assertEqual(by["label"], "stand_still", p["idx"])
+        self.assertGreater(seen, 100)
 
 
 class Cli(unittest.TestCase):
