@@ -671,6 +671,9 @@ def generate(out, clips, seed, jobs=1, tiny=False, clips_per_scene=None, quiet=F
     """Generates clips 0..clips-1 into out; writes CLIPS.csv and params.jsonl. Returns params."""
     if shutil.which("ffmpeg") is None:
         raise SystemExit("synth: ffmpeg not found on PATH (Debian: apt-get install ffmpeg)")
+    encoders = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
+    if "libx264" not in encoders:
+        raise SystemExit("synth: this ffmpeg has no libx264 encoder (Debian's ffmpeg has it)")
     cps = clips_per_scene or (2 if tiny else 6)
     os.makedirs(os.path.join(out, "clips"), exist_ok=True)
     params = [sample_clip(seed, i, cps, tiny) for i in range(clips)]
@@ -679,6 +682,7 @@ def generate(out, clips, seed, jobs=1, tiny=False, clips_per_scene=None, quiet=F
     work = [(p, out) for p in params]
     pool = mp.Pool(jobs) if jobs > 1 else None
     it = pool.imap_unordered(_work, work) if pool else map(_work, work)
+    ok = False
     try:
         for idx, secs, skip in it:
             done += 1
@@ -689,9 +693,10 @@ def generate(out, clips, seed, jobs=1, tiny=False, clips_per_scene=None, quiet=F
                 eta = (clips - done) / rate if rate > 0 else 0.0
                 print(f"synth: {done}/{clips} clips ({skipped} existed), {el:.0f} s, "
                       f"{rate:.2f} clips/s, eta {eta:.0f} s", file=sys.stderr, flush=True)
+        ok = True
     finally:
-        if pool:
-            pool.close()
+        if pool:  # on an error stop at once; a clip cut short stays a .part, redone next run
+            pool.close() if ok else pool.terminate()
             pool.join()
     for name, text in (("params.jsonl", "".join(json.dumps(p, sort_keys=True) + "\n" for p in params)),
                        ("CLIPS.csv", "path,label,split\n" + "".join(
@@ -728,7 +733,10 @@ def main(argv=None):
     if a.seed < 0:
         ap.error("--seed must be >= 0")
     t0 = time.monotonic()
-    generate(a.out, clips, a.seed, a.jobs, a.tiny, a.clips_per_scene, a.quiet)
+    try:
+        generate(a.out, clips, a.seed, a.jobs, a.tiny, a.clips_per_scene, a.quiet)
+    except (RuntimeError, OSError) as e:
+        sys.exit(f"synth: {e}")
     if not a.quiet:
         print(f"synth: wrote {clips} clips to {a.out} in {time.monotonic() - t0:.1f} s", file=sys.stderr)
 
