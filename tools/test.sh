@@ -5,9 +5,11 @@
 #   2. adds the rust cross targets aarch64-unknown-linux-gnu / armv7-unknown-linux-gnueabihf,
 #   3. makes .venv with the oracle's Python packages (tools/requirements-test.txt),
 #   4. generates the x264 test streams into target/streams/ (tools/streams/make_x264.sh),
-#   5. runs `cargo test --release --locked` with GOPWATCH_PYTHON / GOPWATCH_STREAMS /
+#   5. runs `cargo test --profile ci --locked` with GOPWATCH_PYTHON / GOPWATCH_STREAMS /
 #      GOPWATCH_SHARED set,
-#   6. runs the library's unit tests for aarch64 under qemu and builds for armv7.
+#   6. runs the tests of the synthetic dataset generator (tools/synth, tiny clips),
+#   7. runs the parser tests for aarch64 under qemu,
+#   8. builds for armv7 and checks that its parses equal the host's.
 # Every step is skipped when already done, so a second run only runs the tests.
 set -euo pipefail
 
@@ -38,7 +40,7 @@ die() {
 }
 
 # ---------------------------------------------------------------------------------------
-section "1/7 system packages (apt)"
+section "1/8 system packages (apt)"
 APT_PKGS=(ffmpeg x264 qemu-user gcc gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
     libc6-dev libc6-dev-arm64-cross libc6-dev-armhf-cross python3 python3-venv)
 missing=()
@@ -67,7 +69,7 @@ for c in ffmpeg qemu-aarch64 qemu-arm aarch64-linux-gnu-gcc arm-linux-gnueabihf-
 done
 
 # ---------------------------------------------------------------------------------------
-section "2/7 rust cross targets"
+section "2/8 rust cross targets"
 command -v cargo >/dev/null || die "cargo not found (install rustup: https://rustup.rs)"
 TARGETS=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf)
 if command -v rustup >/dev/null; then
@@ -87,7 +89,7 @@ fi
 cargo --version
 
 # ---------------------------------------------------------------------------------------
-section "3/7 python venv (.venv) for the oracles"
+section "3/8 python venv (.venv) for the oracles"
 REQ=tools/requirements-test.txt
 STAMP=.venv/.requirements.sha256
 want=$(sha256sum "$REQ" | cut -d' ' -f1)
@@ -103,7 +105,7 @@ fi
 .venv/bin/python -c 'import av, numpy; print("av", av.__version__, "(FFmpeg", av.ffmpeg_version_info + ")", "numpy", numpy.__version__)'
 
 # ---------------------------------------------------------------------------------------
-section "4/7 x264 test streams (target/streams)"
+section "4/8 x264 test streams (target/streams)"
 STREAMS=$ROOT/target/streams
 mkdir -p "$STREAMS"
 # Regenerate everything when the generator or the encoder changes.
@@ -130,17 +132,22 @@ echo "GOPWATCH_STREAMS=$GOPWATCH_STREAMS"
 echo "GOPWATCH_SHARED=${GOPWATCH_SHARED:-}"
 
 # ---------------------------------------------------------------------------------------
-section "5/7 cargo test --profile ci --locked (host)"
+section "5/8 cargo test --profile ci --locked (host)"
 cargo test --profile ci --locked
 
 # ---------------------------------------------------------------------------------------
-section "6/7 parser tests on aarch64 under qemu"
+section "6/8 tools/synth: dataset generator tests (tiny clips)"
+# numpy is pinned alike in tools/requirements-test.txt and tools/synth/requirements.txt.
+(cd tools/synth && "$ROOT/.venv/bin/python" -m unittest -q test_synth)
+
+# ---------------------------------------------------------------------------------------
+section "7/8 parser tests on aarch64 under qemu"
 # Unit tests, the ffmpeg comparison (its oracle CSVs are cached by step 5) and bad input.
 # (The CLI test spawns the binary, which the kernel cannot exec without binfmt_misc.)
 cargo test --profile ci --locked --target aarch64-unknown-linux-gnu --lib --test mvs_oracle --test bad_input -- --skip cli_
 
 # ---------------------------------------------------------------------------------------
-section "7/7 build for armv7; its parses equal the host's"
+section "8/8 build for armv7; its parses equal the host's"
 cargo build --release --locked --target armv7-unknown-linux-gnueabihf
 # 32-bit targets take other code paths (the CABAC engine's register is 32 bits wide there):
 # every picture's parse digest under qemu-arm must equal the host binary's.
