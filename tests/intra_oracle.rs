@@ -17,29 +17,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn dir_from_env(var: &str, default: PathBuf) -> PathBuf {
-    let p = std::env::var_os(var).map(PathBuf::from).unwrap_or(default);
-    assert!(p.is_dir(), "{} not found ({var}); run the tests through tools/test.sh", p.display());
-    p
-}
-
-fn shared() -> PathBuf {
-    dir_from_env("GOPWATCH_SHARED", root().join("../shared")).join("streams")
-}
-
-fn x264_streams() -> PathBuf {
-    dir_from_env("GOPWATCH_STREAMS", root().join("target/streams"))
-}
-
-fn python() -> PathBuf {
-    let p = std::env::var_os("GOPWATCH_PYTHON").map(PathBuf::from).unwrap_or(root().join(".venv/bin/python"));
-    assert!(p.exists(), "{} not found (GOPWATCH_PYTHON); run the tests through tools/test.sh", p.display());
-    p
-}
+mod common;
+use common::{python, root, shared, write_cache, x264_streams};
 
 /// One output frame of ffmpeg: type and, for the frames written, (width, height, planes).
 struct TheirFrame {
@@ -62,20 +41,15 @@ fn oracle(stream: &Path, deblock: bool) -> Vec<TheirFrame> {
         _ => true,
     };
     if stale {
-        // Tests run in parallel and share streams: write under names of our own, then
-        // rename, so that no test reads a cache file another one is still writing.
-        let tag = format!("{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], "");
-        let tmp = |p: &Path| PathBuf::from(format!("{}.tmp{tag}", p.display()));
-        let (yuv_tmp, index_tmp) = (tmp(&yuv), tmp(&index));
-        let mut cmd = Command::new(python());
-        cmd.arg(&script).arg(stream).arg("-o").arg(&yuv_tmp).arg("--index").arg(&index_tmp);
-        if !deblock {
-            cmd.arg("--skip-loop-filter");
-        }
-        let st = cmd.status().expect("run the oracle");
-        assert!(st.success(), "oracle failed on {name}");
-        std::fs::rename(&yuv_tmp, &yuv).unwrap();
-        std::fs::rename(&index_tmp, &index).unwrap();
+        write_cache(&[&yuv, &index], |tmp| {
+            let mut cmd = Command::new(python());
+            cmd.arg(&script).arg(stream).arg("-o").arg(&tmp[0]).arg("--index").arg(&tmp[1]);
+            if !deblock {
+                cmd.arg("--skip-loop-filter");
+            }
+            let st = cmd.status().expect("run the oracle");
+            assert!(st.success(), "oracle failed on {name}");
+        });
     }
     let data = std::fs::read(&yuv).unwrap();
     std::fs::read_to_string(&index)

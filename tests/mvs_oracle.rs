@@ -14,29 +14,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn dir_from_env(var: &str, default: PathBuf) -> PathBuf {
-    let p = std::env::var_os(var).map(PathBuf::from).unwrap_or(default);
-    assert!(p.is_dir(), "{} not found ({var}); run the tests through tools/test.sh", p.display());
-    p
-}
+mod common;
+use common::{python, root, shared, write_cache, x264_streams};
 
 fn shared_streams() -> PathBuf {
-    dir_from_env("GOPWATCH_SHARED", root().join("../shared")).join("streams/openh264-res")
+    shared().join("openh264-res")
 }
 
-fn x264_streams() -> PathBuf {
-    dir_from_env("GOPWATCH_STREAMS", root().join("target/streams"))
-}
-
-fn python() -> PathBuf {
-    let p = std::env::var_os("GOPWATCH_PYTHON").map(PathBuf::from).unwrap_or(root().join(".venv/bin/python"));
-    assert!(p.exists(), "{} not found (GOPWATCH_PYTHON); run the tests through tools/test.sh", p.display());
-    p
-}
 
 type Cell = (u64, u8, u32, u32); // frame, list, x, y
 
@@ -54,23 +38,18 @@ fn oracle(stream: &Path) -> (BTreeMap<Cell, (i32, i32)>, Vec<char>) {
         _ => true,
     };
     if stale {
-        // Tests run in parallel and may share streams: write under names of our own, then
-        // rename, so that no test reads a cache file another one is still writing.
-        let tag = format!("{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], "");
-        let tmp = |p: &Path| PathBuf::from(format!("{}.tmp{tag}", p.display()));
-        let (mvs_tmp, frames_tmp) = (tmp(&mvs), tmp(&frames));
-        let st = Command::new(python())
-            .arg(&script)
-            .arg(stream)
-            .arg("-o")
-            .arg(&mvs_tmp)
-            .arg("--frames")
-            .arg(&frames_tmp)
-            .status()
-            .expect("run the oracle");
-        assert!(st.success(), "oracle failed on {name}");
-        std::fs::rename(&mvs_tmp, &mvs).unwrap();
-        std::fs::rename(&frames_tmp, &frames).unwrap();
+        write_cache(&[&mvs, &frames], |tmp| {
+            let st = Command::new(python())
+                .arg(&script)
+                .arg(stream)
+                .arg("-o")
+                .arg(&tmp[0])
+                .arg("--frames")
+                .arg(&tmp[1])
+                .status()
+                .expect("run the oracle");
+            assert!(st.success(), "oracle failed on {name}");
+        });
     }
     let mut map = BTreeMap::new();
     for line in std::fs::read_to_string(&mvs).unwrap().lines().skip(1) {

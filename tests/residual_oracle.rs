@@ -26,24 +26,11 @@ use gopwatch::h264::transform::{idct4, idct8};
 use gopwatch::h264::PictureType;
 use gopwatch::source::file::{decode_stream, Event};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn x264_streams() -> PathBuf {
-    let p = std::env::var_os("GOPWATCH_STREAMS").map(PathBuf::from).unwrap_or(root().join("target/streams"));
-    assert!(p.is_dir(), "{} not found (GOPWATCH_STREAMS); run the tests through tools/test.sh", p.display());
-    p
-}
-
-fn python() -> PathBuf {
-    let p = std::env::var_os("GOPWATCH_PYTHON").map(PathBuf::from).unwrap_or(root().join(".venv/bin/python"));
-    assert!(p.exists(), "{} not found (GOPWATCH_PYTHON); run the tests through tools/test.sh", p.display());
-    p
-}
+mod common;
+use common::{python, root, shared, write_cache, x264_streams};
 
 /// Every frame ffmpeg outputs (display order), as yuv420p planes of `w` x `h`.
 fn ffmpeg_frames(stream: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
@@ -52,17 +39,19 @@ fn ffmpeg_frames(stream: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
     let name = stream.file_name().unwrap().to_string_lossy().to_string();
     let yuv = cache.join(format!("{name}.all.yuv"));
     let index = cache.join(format!("{name}.all.csv"));
-    let st = Command::new(python())
-        .arg(root().join("tools/oracle/ffmpeg_frames.py"))
-        .arg(stream)
-        .arg("--all")
-        .arg("-o")
-        .arg(&yuv)
-        .arg("--index")
-        .arg(&index)
-        .status()
-        .expect("run the oracle");
-    assert!(st.success(), "oracle failed on {name}");
+    write_cache(&[&yuv, &index], |tmp| {
+        let st = Command::new(python())
+            .arg(root().join("tools/oracle/ffmpeg_frames.py"))
+            .arg(stream)
+            .arg("--all")
+            .arg("-o")
+            .arg(&tmp[0])
+            .arg("--index")
+            .arg(&tmp[1])
+            .status()
+            .expect("run the oracle");
+        assert!(st.success(), "oracle failed on {name}");
+    });
     let data = std::fs::read(&yuv).unwrap();
     let len = w * h * 3 / 2;
     let rows = std::fs::read_to_string(&index).unwrap();
@@ -424,12 +413,6 @@ fn check_against_reference(stream: &Path) -> (usize, usize, usize, usize) {
     .unwrap();
     eprintln!("{name}: {mbs} inter macroblocks, {mbs8} with 8x8 transform, {mbsc} with chroma, {missing} not received");
     (mbs, mbs8, mbsc, missing)
-}
-
-fn shared() -> PathBuf {
-    let p = std::env::var_os("GOPWATCH_SHARED").map(PathBuf::from).unwrap_or(root().join("../shared")).join("streams");
-    assert!(p.is_dir(), "{} not found (GOPWATCH_SHARED); run the tests through tools/test.sh", p.display());
-    p
 }
 
 #[test]

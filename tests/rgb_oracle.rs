@@ -22,20 +22,12 @@ use gopwatch::source::file::{decode_stream, Event};
 use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{python, root, write_cache, x264_streams};
 
 fn stream(name: &str) -> PathBuf {
-    let dir = std::env::var_os("GOPWATCH_STREAMS").map(PathBuf::from).unwrap_or(root().join("target/streams"));
-    let p = dir.join(name);
+    let p = x264_streams().join(name);
     assert!(p.is_file(), "{} not found (GOPWATCH_STREAMS); run the tests through tools/test.sh", p.display());
-    p
-}
-
-fn python() -> PathBuf {
-    let p = std::env::var_os("GOPWATCH_PYTHON").map(PathBuf::from).unwrap_or(root().join(".venv/bin/python"));
-    assert!(p.exists(), "{} not found (GOPWATCH_PYTHON); run the tests through tools/test.sh", p.display());
     p
 }
 
@@ -44,17 +36,19 @@ fn theirs(name: &str) -> Vec<(u64, usize, usize, Vec<u8>)> {
     let cache = root().join("target/oracle");
     std::fs::create_dir_all(&cache).unwrap();
     let (rgb, index) = (cache.join(format!("{name}.rgb24")), cache.join(format!("{name}.rgb24.csv")));
-    let st = Command::new(python())
-        .arg(root().join("tools/oracle/ffmpeg_frames.py"))
-        .arg(stream(name))
-        .arg("--rgb")
-        .arg("-o")
-        .arg(&rgb)
-        .arg("--index")
-        .arg(&index)
-        .status()
-        .expect("run the oracle");
-    assert!(st.success(), "oracle failed on {name}");
+    write_cache(&[&rgb, &index], |tmp| {
+        let st = Command::new(python())
+            .arg(root().join("tools/oracle/ffmpeg_frames.py"))
+            .arg(stream(name))
+            .arg("--rgb")
+            .arg("-o")
+            .arg(&tmp[0])
+            .arg("--index")
+            .arg(&tmp[1])
+            .status()
+            .expect("run the oracle");
+        assert!(st.success(), "oracle failed on {name}");
+    });
     let data = std::fs::read(&rgb).unwrap();
     std::fs::read_to_string(&index)
         .unwrap()
