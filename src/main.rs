@@ -6,10 +6,12 @@ use gopwatch::h264::recon::{Frame, Options, Reconstructor};
 use gopwatch::h264::residual::{ResidualDecoder, ResidualPlanes};
 use gopwatch::h264::sps::Vui;
 use gopwatch::h264::{Picture, PictureType};
+use gopwatch::dataset::extract::{self, SamplingMode};
+use gopwatch::features::Size;
 use gopwatch::image::rgb::{ColorSpec, Layout, RgbResizer, Yuv420};
 use gopwatch::source::file::{Event, Pipeline, Summary};
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -89,6 +91,66 @@ enum Cmd {
         #[arg(long)]
         residual: bool,
     },
+    /// Turn a list of clips into training data: one .npz of compressed-domain features per
+    /// clip (TSN segments, each with its GOP's I picture as RGB, the motion and the residual
+    /// accumulated back to that I picture, as CoViAR defines them).
+    ///
+    /// Output per clip, in DIR: NAME.npz with `iframe` u8 [S,3,H,W], `mv` i16 [S,2,H,W]
+    /// (whole pels), `residual` i16 [S,3,H,W] (Y, Cb, Cr), `label`, `label_name`, `frames`,
+    /// `iframes`, `types`, `source_size`, `params`; plus index.csv, classes.txt,
+    /// params.json and, when clips fail, failed.csv. Clips already in DIR are skipped, so
+    /// an interrupted run resumes with the same command. A bad clip is reported and
+    /// skipped; the exit status is then 1.
+    #[command(after_help = "Examples:\n  gopwatch extract --list data/CLIPS.csv --out data/features\n  \
+        gopwatch extract --list CLIPS.csv --out feats --segments 5 --size 160x120 --jobs 4\n  \
+        python3 -c \"import numpy; z = numpy.load('feats/clip.npz'); print(z['mv'].shape)\"")]
+    Extract {
+        /// CSV of clips: `path,label[,split]` per line (header optional; paths relative to
+        /// the list's directory). Split `train` samples at random, others at the centre.
+        #[arg(long, value_name = "CLIPS.csv")]
+        list: PathBuf,
+        /// Output directory (created).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// TSN segments per clip (S).
+        #[arg(long, default_value = "3")]
+        segments: usize,
+        /// Tensor size: N (N x N), WxH, or `native` (the stream's size, no resizing).
+        #[arg(long, default_value = "112", value_parser = parse_size)]
+        size: Size,
+        /// Worker threads (default: one per CPU).
+        #[arg(long, default_value = "0")]
+        jobs: usize,
+        /// Seed of the random sampling (same seed, same output).
+        #[arg(long, default_value = "0")]
+        seed: u64,
+        /// Frame choice within a segment: auto (random for the train split, centre
+        /// otherwise), random or centre.
+        #[arg(long, default_value = "auto")]
+        sampling: SamplingArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SamplingArg {
+    Auto,
+    Random,
+    Centre,
+}
+
+fn parse_size(s: &str) -> Result<Size, String> {
+    if s == "native" {
+        return Ok(Size::Native);
+    }
+    let num = |v: &str| v.parse::<usize>().ok().filter(|n| (1..=4096).contains(n));
+    let (w, h) = match s.split_once('x') {
+        Some((w, h)) => (num(w), num(h)),
+        None => (num(s), num(s)),
+    };
+    match (w, h) {
+        (Some(width), Some(height)) => Ok(Size::Fixed { width, height }),
+        _ => Err(format!("`{s}`: expected N, WxH (1..=4096 each) or native")),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -358,6 +420,19 @@ fn scan(file: &Path, digest: bool, residual: bool) -> Result<()> {
     Ok(())
 }
 
+fn run_extract(opts: &extract::Options) -> Result<()> {
+    if !(1..=1024).contains(&opts.segments) {
+        bail!("--segments {}: must be 1..=1024", opts.segments);
+    }
+    let r = extract::run(opts)?;
+    extract::summary(&r, io::stderr())?;
+    if !r.failed.is_empty() {
+        eprintln!("gopwatch: {} clips failed (listed in {})", r.failed.len(), opts.out.join("failed.csv").display());
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 fn probe(file: &Path) -> Result<()> {
     let mut types: Vec<(u64, PictureType, bool, u32)> = Vec::new();
     let (pipe, s) = run_stream(file, open(file)?, |i, p| {
@@ -417,6 +492,24 @@ fn main() {
             mvs(&file, *grid, output.as_deref())
         }
         Cmd::Scan { file, digest, residual } => scan(file, *digest, *residual),
+        Cmd::Extract { list, out, segments, size, jobs, seed, sampling } => {
+            let sampling = match sampling {
+                SamplingArg::Auto => SamplingMode::Auto,
+                SamplingArg::Random => SamplingMode::Random,
+                SamplingArg::Centre => SamplingMode::Centre,
+            };
+            let opts = extract::Options {
+                list: list.clone(),
+                out: out.clone(),
+                segments: *segments,
+                size: *size,
+                seed: *seed,
+                sampling,
+                jobs: *jobs,
+                progress: io::stderr().is_terminal(),
+            };
+            run_extract(&opts)
+        }
         Cmd::Frames { file, intra_only: _, output, png, no_deblock, residual_png } => {
             frames(file, output.as_deref(), png.as_deref(), !*no_deblock, residual_png.as_deref())
         }

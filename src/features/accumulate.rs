@@ -1,0 +1,241 @@
+//! Accumulation of motion vectors and residuals back to the GOP's I picture (CoViAR; the
+//! definition is in the module documentation of `features`).
+
+use super::vectors::{list0_vectors, BlockVector};
+use crate::h264::residual::ResidualPlanes;
+use crate::h264::Picture;
+
+/// The chain state of one GOP: for every pixel of the display window, where it comes from
+/// in the I picture, and the residual accumulated along the way. Buffers are reused.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    width: usize,
+    height: usize,
+    /// J(i): source location (x, y) in the I picture of pixel i, raster order.
+    trace: Vec<[u16; 2]>,
+    /// Accumulated residual of pixel i: Y, Cb, Cr (chroma at luma resolution).
+    res: Vec<[i16; 3]>,
+    /// The next state, built from the current one (a pixel's source is read from the
+    /// state before the picture, whichever block writes it first).
+    trace_next: Vec<[u16; 2]>,
+    res_next: Vec<[i16; 3]>,
+    /// Vectors of the last picture of the chain.
+    vectors: Vec<BlockVector>,
+    with_residual: bool,
+    /// P pictures accumulated since the I picture.
+    pub steps: u32,
+}
+
+/// A vector's effect clipped to the window: rows `y0..y1` and columns `x0..x1` of the
+/// current picture take the state of the pixels `(vx, vy)` up and to the left.
+struct Move {
+    x0: usize,
+    x1: usize,
+    y0: usize,
+    y1: usize,
+    vx: i32,
+    vy: i32,
+}
+
+impl Move {
+    /// None for a zero vector (CoViAR skips it: the pixels keep their state) or a block
+    /// whose destination or source lies wholly outside the window.
+    fn of(b: &BlockVector, width: usize, height: usize) -> Option<Move> {
+        let (vx, vy) = b.motion();
+        if vx == 0 && vy == 0 {
+            return None;
+        }
+        // Destination x with x in [dst - w/2, dst + w/2), 0 <= x < width, 0 <= x - vx < width.
+        let span = |dst: i32, half: i32, v: i32, n: usize| {
+            let n = n as i64;
+            let lo = i64::from(dst - half).max(0).max(i64::from(v));
+            let hi = i64::from(dst + half).min(n).min(n + i64::from(v));
+            (lo < hi).then_some((lo as usize, hi as usize))
+        };
+        let (x0, x1) = span(b.dst_x, b.w / 2, vx, width)?;
+        let (y0, y1) = span(b.dst_y, b.h / 2, vy, height)?;
+        Some(Move { x0, x1, y0, y1, vx, vy })
+    }
+
+    /// Copies the moved rows of `from` (the state before the picture) into `to`.
+    fn apply<T: Copy>(&self, width: usize, from: &[T], to: &mut [T]) {
+        let sx = (self.x0 as i64 - i64::from(self.vx)) as usize;
+        for y in self.y0..self.y1 {
+            let sy = (y as i64 - i64::from(self.vy)) as usize;
+            let n = self.x1 - self.x0;
+            to[y * width + self.x0..][..n].copy_from_slice(&from[sy * width + sx..][..n]);
+        }
+    }
+}
+
+impl Accumulator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts a GOP at an I picture whose display window is `width` x `height`: every
+    /// pixel is its own source, the accumulated residual is zero. With `with_residual`
+    /// false only the motion is accumulated.
+    pub fn start(&mut self, width: usize, height: usize, with_residual: bool) {
+        (self.width, self.height, self.with_residual, self.steps) = (width, height, with_residual, 0);
+        let n = width * height;
+        self.trace.clear();
+        self.trace.extend((0..height).flat_map(|y| (0..width).map(move |x| [x as u16, y as u16])));
+        self.trace_next.resize(n, [0, 0]);
+        self.vectors.clear();
+        let rn = if with_residual { n } else { 0 };
+        self.res.clear();
+        self.res.resize(rn, [0; 3]);
+        self.res_next.resize(rn, [0; 3]);
+    }
+
+    /// Width and height of the window.
+    pub fn size(&self) -> (usize, usize) {
+        (self.width, self.height)
+    }
+
+    /// Adds P picture `pic` to the chain, with its residual planes when the residual is
+    /// accumulated. Returns false (and changes nothing) when the picture does not fit the
+    /// window (a size change without an I picture) or the residual planes are missing.
+    pub fn step(&mut self, pic: &Picture, residual: Option<&ResidualPlanes>) -> bool {
+        let (w, h) = (self.width, self.height);
+        if (pic.mb_width as usize * 16) < w || (pic.mb_height as usize * 16) < h {
+            return false;
+        }
+        let planes = match (self.with_residual, residual) {
+            (true, Some(r)) if r.width >= w && r.height >= h && r.y.len() >= r.width * r.height => Some(r),
+            (true, _) => return false,
+            (false, _) => None,
+        };
+        list0_vectors(pic, &mut self.vectors);
+        self.trace_next.copy_from_slice(&self.trace);
+        for m in self.vectors.iter().filter_map(|b| Move::of(b, w, h)) {
+            m.apply(w, &self.trace, &mut self.trace_next);
+        }
+        std::mem::swap(&mut self.trace, &mut self.trace_next);
+        if let Some(r) = planes {
+            self.res_next.copy_from_slice(&self.res);
+            for m in self.vectors.iter().filter_map(|b| Move::of(b, w, h)) {
+                m.apply(w, &self.res, &mut self.res_next);
+            }
+            std::mem::swap(&mut self.res, &mut self.res_next);
+            add_residual(&mut self.res, w, h, r);
+        }
+        self.steps += 1;
+        true
+    }
+
+    /// The accumulated motion D(i) = i - J(i) in whole pels: [2, height, width], x then y.
+    pub fn motion(&self, out: &mut [i16]) {
+        let n = self.width * self.height;
+        let (ox, oy) = out[..2 * n].split_at_mut(n);
+        for (i, s) in self.trace.iter().enumerate() {
+            let (x, y) = (i % self.width, i / self.width);
+            ox[i] = (x as i32 - i32::from(s[0])) as i16;
+            oy[i] = (y as i32 - i32::from(s[1])) as i16;
+        }
+    }
+
+    /// The motion of the last picture alone (not accumulated), as CoViAR's non-accumulated
+    /// variant: each pixel that a non-zero vector moves gets its displacement, others 0.
+    pub fn last_motion(&self, out: &mut [i16]) {
+        let (w, n) = (self.width, self.width * self.height);
+        let (ox, oy) = out[..2 * n].split_at_mut(n);
+        ox.fill(0);
+        oy.fill(0);
+        for m in self.vectors.iter().filter_map(|b| Move::of(b, w, self.height)) {
+            for y in m.y0..m.y1 {
+                ox[y * w + m.x0..y * w + m.x1].fill(m.vx as i16);
+                oy[y * w + m.x0..y * w + m.x1].fill(m.vy as i16);
+            }
+        }
+    }
+
+    /// The accumulated residual: [3, height, width], Y then Cb then Cr (zeros when the
+    /// residual is not accumulated).
+    pub fn residual(&self, out: &mut [i16]) {
+        let n = self.width * self.height;
+        let out = &mut out[..3 * n];
+        if !self.with_residual {
+            out.fill(0);
+            return;
+        }
+        let (oy, oc) = out.split_at_mut(n);
+        let (ocb, ocr) = oc.split_at_mut(n);
+        for (i, r) in self.res.iter().enumerate() {
+            (oy[i], ocb[i], ocr[i]) = (r[0], r[1], r[2]);
+        }
+    }
+}
+
+/// res(i) += this picture's residual at i (chroma: the sample covering i), saturating.
+fn add_residual(res: &mut [[i16; 3]], w: usize, h: usize, r: &ResidualPlanes) {
+    let cw = r.width / 2;
+    for y in 0..h {
+        let ry = &r.y[y * r.width..][..w];
+        let crow = (y / 2) * cw;
+        for (x, (acc, &v)) in res[y * w..][..w].iter_mut().zip(ry).enumerate() {
+            let c = crow + x / 2;
+            let cb = r.cb.get(c).copied().unwrap_or(0);
+            let cr = r.cr.get(c).copied().unwrap_or(0);
+            *acc = [acc[0].saturating_add(v), acc[1].saturating_add(cb), acc[2].saturating_add(cr)];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, pixel by pixel, as CoViAR's loader states it.
+    fn reference(trace: &[[u16; 2]], w: usize, h: usize, vectors: &[BlockVector]) -> Vec<[u16; 2]> {
+        let mut next = trace.to_vec();
+        for b in vectors {
+            if b.dst_x == b.src_x && b.dst_y == b.src_y {
+                continue;
+            }
+            for dy in -b.h / 2..b.h / 2 {
+                for dx in -b.w / 2..b.w / 2 {
+                    let (px, py, sx, sy) = (b.dst_x + dx, b.dst_y + dy, b.src_x + dx, b.src_y + dy);
+                    let inside = |x: i32, y: i32| x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h;
+                    if inside(px, py) && inside(sx, sy) {
+                        next[py as usize * w + px as usize] = trace[sy as usize * w + sx as usize];
+                    }
+                }
+            }
+        }
+        next
+    }
+
+    #[test]
+    fn rectangle_copies_equal_the_per_pixel_definition() {
+        let (w, h) = (37usize, 29usize);
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut rnd = |n: i32| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as i32
+        };
+        let mut acc = Accumulator::new();
+        acc.start(w, h, false);
+        let mut want = acc.trace.clone();
+        for _ in 0..20 {
+            let vectors: Vec<BlockVector> = (0..12)
+                .map(|_| {
+                    let (bw, bh) = [(16, 16), (16, 8), (8, 16), (8, 8)][rnd(4) as usize];
+                    let (dx, dy) = (rnd(48) - 4, rnd(40) - 4);
+                    let (vx, vy) = (rnd(21) - 10, rnd(21) - 10);
+                    BlockVector { dst_x: dx, dst_y: dy, src_x: dx - vx, src_y: dy - vy, w: bw, h: bh }
+                })
+                .collect();
+            want = reference(&want, w, h, &vectors);
+            acc.trace_next.copy_from_slice(&acc.trace);
+            for m in vectors.iter().filter_map(|b| Move::of(b, w, h)) {
+                m.apply(w, &acc.trace, &mut acc.trace_next);
+            }
+            std::mem::swap(&mut acc.trace, &mut acc.trace_next);
+            assert_eq!(acc.trace, want);
+        }
+    }
+}
