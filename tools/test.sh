@@ -4,9 +4,10 @@
 #   1. installs the missing apt packages (ffmpeg, x264, cross compilers, qemu-user, venv),
 #   2. adds the rust cross targets aarch64-unknown-linux-gnu / armv7-unknown-linux-gnueabihf,
 #   3. makes .venv with the oracle's Python packages (tools/requirements-test.txt),
-#   4. generates the x264 test streams into target/streams/ (tools/streams/make_x264.sh),
+#   4. generates the x264 test streams into target/streams/ (tools/streams/make_x264.sh)
+#      and the tiny synthetic clip set into target/synth_tiny/ (tools/synth),
 #   5. runs `cargo test --profile ci --locked` with GOPWATCH_PYTHON / GOPWATCH_STREAMS /
-#      GOPWATCH_SHARED set,
+#      GOPWATCH_SYNTH / GOPWATCH_SHARED set,
 #   6. runs the tests of the synthetic dataset generator (tools/synth, tiny clips),
 #   7. runs the parser tests for aarch64 under qemu,
 #   8. builds for armv7 and checks that its parses equal the host's.
@@ -117,9 +118,19 @@ if [[ $(cat "$STREAMS/.generator" 2>/dev/null || true) != "$gen_id" ]]; then
 fi
 tools/streams/make_x264.sh "$STREAMS"
 echo "$gen_id" >"$STREAMS/.generator"
+# The tiny synthetic clip set (tools/synth --tiny, 16 clips), test input of `extract`.
+SYNTH=$ROOT/target/synth_tiny
+synth_id=$(printf '%s\n%s\n' "$(sha256sum <tools/synth/synth.py)" "${ffv%%$'\n'*}" | sha256sum | cut -d' ' -f1)
+if [[ $(cat "$SYNTH/.generator" 2>/dev/null || true) != "$synth_id" || ! -f $SYNTH/CLIPS.csv ]]; then
+    rm -rf "$SYNTH"
+    .venv/bin/python tools/synth/synth.py --out "$SYNTH" --tiny --quiet
+    echo "$synth_id" >"$SYNTH/.generator"
+fi
+echo "synthetic clips: $(($(wc -l <"$SYNTH/CLIPS.csv") - 1)) in $SYNTH"
 
 export GOPWATCH_PYTHON=$ROOT/.venv/bin/python
 export GOPWATCH_STREAMS=$STREAMS
+export GOPWATCH_SYNTH=$SYNTH
 if [[ -d $ROOT/../shared ]]; then
     GOPWATCH_SHARED=$(cd "$ROOT/../shared" && pwd)
     export GOPWATCH_SHARED
@@ -129,6 +140,7 @@ else
 fi
 echo "GOPWATCH_PYTHON=$GOPWATCH_PYTHON"
 echo "GOPWATCH_STREAMS=$GOPWATCH_STREAMS"
+echo "GOPWATCH_SYNTH=$GOPWATCH_SYNTH"
 echo "GOPWATCH_SHARED=${GOPWATCH_SHARED:-}"
 
 # ---------------------------------------------------------------------------------------
