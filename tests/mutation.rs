@@ -4,7 +4,9 @@
 //! pictures bounded by the number of slice NAL units in its input. Intra pictures are also
 //! reconstructed and deblocked (`h264::recon`) and converted to a 64x64 RGB input
 //! (`image::rgb`), and the residual planes of P and B pictures computed
-//! (`h264::residual`), none of which may panic either.
+//! (`h264::residual`), none of which may panic either. Every fourth run also goes through
+//! the CoViAR features of a whole clip (`features::extract`: accumulation, sampling,
+//! resizing), which must end in tensors or an error.
 //!
 //! Streams: $GOPWATCH_SHARED/streams/openh264-res (default ../shared next to the crate; the
 //! test fails when it is missing) and $GOPWATCH_STREAMS (default target/streams; the x264
@@ -14,6 +16,7 @@
 //! `cargo test --release --test mutation`; GOPWATCH_MUTATIONS=N changes the number of runs
 //! (default 3000), GOPWATCH_MUTATION_SEED the seed.
 
+use gopwatch::features::{self, Params, Sampling, Size};
 use gopwatch::h264::nal::{nal_type, AnnexBSplitter, NalHeader};
 use gopwatch::h264::recon::{Options, Reconstructor};
 use gopwatch::h264::residual::ResidualDecoder;
@@ -205,8 +208,14 @@ struct Run {
     elapsed: Duration,
 }
 
-fn run(data: &[u8], chunk_seed: u64) -> Run {
+fn run(data: &[u8], chunk_seed: u64, with_features: bool) -> Run {
     let start = Instant::now();
+    if with_features {
+        let params = Params { segments: 3, size: Size::Fixed { width: 32, height: 24 }, sampling: Sampling::Random(chunk_seed) };
+        if let Ok(t) = features::extract(data, &params) {
+            assert_eq!(t.mv.len(), t.segments * 2 * 32 * 24);
+        }
+    }
     let mut pictures = 0u64;
     let mut errors = 0u64;
     let reader = Chunked { data, rng: Rng(chunk_seed | 1) };
@@ -297,7 +306,7 @@ fn mutated_streams_never_panic_hang_or_explode() {
     let mut slowest = (Duration::ZERO, String::new());
 
     for (name, data) in &streams {
-        let base = run(data, 1);
+        let base = run(data, 1, true);
         eprintln!(
             "{name}: {} bytes, {} slices, unmutated: {} pictures, {} errors, {:?}",
             data.len(),
@@ -326,7 +335,7 @@ fn mutated_streams_never_panic_hang_or_explode() {
             let _ = std::fs::write(&p, &data);
             format!("{why}: {what}; input saved to {}", p.display())
         };
-        let r = match catch_unwind(AssertUnwindSafe(|| run(&data, chunk_seed))) {
+        let r = match catch_unwind(AssertUnwindSafe(|| run(&data, chunk_seed, i % 4 == 0))) {
             Ok(r) => r,
             Err(e) => {
                 let msg = e

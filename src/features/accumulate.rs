@@ -108,6 +108,13 @@ impl Accumulator {
             (false, _) => None,
         };
         list0_vectors(pic, &mut self.vectors);
+        self.advance(planes);
+        true
+    }
+
+    /// Moves the state through the picture whose vectors are in `self.vectors`.
+    fn advance(&mut self, planes: Option<&ResidualPlanes>) {
+        let (w, h) = (self.width, self.height);
         self.trace_next.copy_from_slice(&self.trace);
         for m in self.vectors.iter().filter_map(|b| Move::of(b, w, h)) {
             m.apply(w, &self.trace, &mut self.trace_next);
@@ -122,7 +129,6 @@ impl Accumulator {
             add_residual(&mut self.res, w, h, r);
         }
         self.steps += 1;
-        true
     }
 
     /// The accumulated motion D(i) = i - J(i) in whole pels: [2, height, width], x then y.
@@ -187,9 +193,10 @@ fn add_residual(res: &mut [[i16; 3]], w: usize, h: usize, r: &ResidualPlanes) {
 mod tests {
     use super::*;
 
-    /// The definition, pixel by pixel, as CoViAR's loader states it.
-    fn reference(trace: &[[u16; 2]], w: usize, h: usize, vectors: &[BlockVector]) -> Vec<[u16; 2]> {
-        let mut next = trace.to_vec();
+    /// The definition, pixel by pixel, as CoViAR's loader states it: the source m(i) of
+    /// each pixel, then J'(i) = J(m(i)) and R'(i) = Δ(i) + R(m(i)).
+    fn reference(trace: &[[u16; 2]], res: &[[i16; 3]], w: usize, h: usize, vectors: &[BlockVector], delta: &ResidualPlanes) -> (Vec<[u16; 2]>, Vec<[i16; 3]>) {
+        let mut src: Vec<usize> = (0..w * h).collect();
         for b in vectors {
             if b.dst_x == b.src_x && b.dst_y == b.src_y {
                 continue;
@@ -199,16 +206,28 @@ mod tests {
                     let (px, py, sx, sy) = (b.dst_x + dx, b.dst_y + dy, b.src_x + dx, b.src_y + dy);
                     let inside = |x: i32, y: i32| x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h;
                     if inside(px, py) && inside(sx, sy) {
-                        next[py as usize * w + px as usize] = trace[sy as usize * w + sx as usize];
+                        src[py as usize * w + px as usize] = sy as usize * w + sx as usize;
                     }
                 }
             }
         }
-        next
+        let next = src.iter().map(|&s| trace[s]).collect();
+        let cw = delta.width / 2;
+        let res = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                let c = y / 2 * cw + x / 2;
+                let d = [delta.y[y * delta.width + x], delta.cb[c], delta.cr[c]];
+                let r = res[src[i]];
+                [0, 1, 2].map(|k| r[k].saturating_add(d[k]))
+            })
+            .collect();
+        (next, res)
     }
 
     #[test]
-    fn rectangle_copies_equal_the_per_pixel_definition() {
+    fn motion_and_residual_follow_the_per_pixel_definition() {
+        // Odd window inside a 48x32 coded picture, vectors off the grid and off the edges.
         let (w, h) = (37usize, 29usize);
         let mut seed = 0x1234_5678_9abc_def0u64;
         let mut rnd = |n: i32| {
@@ -218,8 +237,8 @@ mod tests {
             (seed % n as u64) as i32
         };
         let mut acc = Accumulator::new();
-        acc.start(w, h, false);
-        let mut want = acc.trace.clone();
+        acc.start(w, h, true);
+        let (mut want_t, mut want_r) = (acc.trace.clone(), acc.res.clone());
         for _ in 0..20 {
             let vectors: Vec<BlockVector> = (0..12)
                 .map(|_| {
@@ -229,13 +248,20 @@ mod tests {
                     BlockVector { dst_x: dx, dst_y: dy, src_x: dx - vx, src_y: dy - vy, w: bw, h: bh }
                 })
                 .collect();
-            want = reference(&want, w, h, &vectors);
-            acc.trace_next.copy_from_slice(&acc.trace);
-            for m in vectors.iter().filter_map(|b| Move::of(b, w, h)) {
-                m.apply(w, &acc.trace, &mut acc.trace_next);
-            }
-            std::mem::swap(&mut acc.trace, &mut acc.trace_next);
-            assert_eq!(acc.trace, want);
+            let (pw, ph) = (48, 32);
+            let mut plane = |n: usize| (0..n).map(|_| (rnd(601) - 300) as i16).collect::<Vec<i16>>();
+            let delta = ResidualPlanes { width: pw, height: ph, y: plane(pw * ph), cb: plane(pw * ph / 4), cr: plane(pw * ph / 4), mb: Vec::new() };
+            (want_t, want_r) = reference(&want_t, &want_r, w, h, &vectors, &delta);
+            acc.vectors = vectors;
+            acc.advance(Some(&delta));
+            assert_eq!(acc.trace, want_t);
+            assert_eq!(acc.res, want_r);
+        }
+        // D = i - J, planar.
+        let mut d = vec![0i16; 2 * w * h];
+        acc.motion(&mut d);
+        for (i, j) in want_t.iter().enumerate() {
+            assert_eq!((d[i], d[w * h + i]), ((i % w) as i16 - j[0] as i16, (i / w) as i16 - j[1] as i16));
         }
     }
 }
