@@ -8,7 +8,7 @@
 #      and the tiny synthetic clip set into target/synth_tiny/ (tools/synth),
 #   5. runs `cargo test --profile ci --locked` with GOPWATCH_PYTHON / GOPWATCH_STREAMS /
 #      GOPWATCH_SYNTH / GOPWATCH_SHARED set,
-#   6. runs the tests of the synthetic dataset generator (tools/synth, tiny clips),
+#   6. runs the Python tools' tests (tools/synth with tiny clips, the CoViAR oracle's core),
 #   7. runs the parser tests for aarch64 under qemu,
 #   8. builds for armv7 and checks that its parses equal the host's.
 # Every step is skipped when already done, so a second run only runs the tests.
@@ -148,9 +148,10 @@ section "5/8 cargo test --profile ci --locked (host)"
 cargo test --profile ci --locked
 
 # ---------------------------------------------------------------------------------------
-section "6/8 tools/synth: dataset generator tests (tiny clips)"
+section "6/8 Python tools: dataset generator (tiny clips), CoViAR oracle core"
 # numpy is pinned alike in tools/requirements-test.txt and tools/synth/requirements.txt.
 (cd tools/synth && "$ROOT/.venv/bin/python" -m unittest -q test_synth)
+(cd tools/oracle && "$ROOT/.venv/bin/python" -m unittest -q test_coviar_mvs)
 
 # ---------------------------------------------------------------------------------------
 section "7/8 parser tests on aarch64 under qemu"
