@@ -9,8 +9,9 @@
 //!   `params` (JSON: segments, size, sampling, seed);
 //! - `index.csv`: `npz,path,label,split` for every clip extracted, in list order;
 //! - `classes.txt`: the sorted labels, one per line (label i is line i + 1);
-//! - `params.json`: the run's parameters; a later run into the same directory must use the
-//!   same ones (clips already there are skipped, so mixing would mix tensor layouts);
+//! - `params.json`: the run's parameters and classes; a later run into the same directory
+//!   must use the same ones (clips already there are skipped, so mixing would mix tensor
+//!   layouts or label numbers);
 //! - `failed.csv`: `path,error` for each clip that could not be extracted (only if any).
 
 use super::list::{self, Clip, ListError};
@@ -23,6 +24,7 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// How segments pick their frames.
@@ -123,9 +125,9 @@ pub fn run(opts: &Options) -> Result<Report, ExtractError> {
             )));
         }
     }
-    fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
-    check_params(opts)?;
     let classes: Vec<&str> = clips.iter().map(|c| c.label.as_str()).collect::<BTreeSet<_>>().into_iter().collect();
+    fs::create_dir_all(&opts.out).map_err(io_err(&opts.out))?;
+    check_params(opts, &classes)?;
     write_atomic(&opts.out.join("classes.txt"), classes.iter().map(|c| format!("{c}\n")).collect::<String>().as_bytes())?;
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -138,6 +140,8 @@ pub fn run(opts: &Options) -> Result<Report, ExtractError> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    let finished = AtomicUsize::new(0);
+    let step = (clips.len() / 20).max(1);
     let outcomes: Vec<Outcome> = pool.install(|| {
         clips
             .par_iter()
@@ -147,6 +151,17 @@ pub fn run(opts: &Options) -> Result<Report, ExtractError> {
                     bar.suspend(|| eprintln!("gopwatch extract: {}: {why}", c.name));
                 }
                 bar.inc(1);
+                // Without a terminal (a log file, a service), a line every 5 % of a long run.
+                let done = finished.fetch_add(1, Ordering::Relaxed) + 1;
+                if !opts.progress && clips.len() >= 100 && done % step == 0 && done < clips.len() {
+                    let secs = start.elapsed().as_secs_f64();
+                    eprintln!(
+                        "gopwatch extract: {done}/{} clips, {:.1} clips/s, about {:.0} s left",
+                        clips.len(),
+                        done as f64 / secs,
+                        secs * (clips.len() - done) as f64 / done as f64
+                    );
+                }
                 o
             })
             .collect()
@@ -182,10 +197,13 @@ pub fn run(opts: &Options) -> Result<Report, ExtractError> {
     Ok(report)
 }
 
-/// The run's parameters as JSON (keys sorted, no spaces: compared as text).
-fn params_json(opts: &Options) -> String {
+/// The run's parameters as JSON (keys sorted, no spaces: compared as text). The classes
+/// are in it because `label` indexes them.
+fn params_json(opts: &Options, classes: &[&str]) -> String {
+    let classes: Vec<String> = classes.iter().map(|c| format!("\"{}\"", c.replace(['"', '\\'], "_"))).collect();
     format!(
-        "{{\"sampling\":\"{}\",\"seed\":{},\"segments\":{},\"size\":\"{}\",\"version\":1}}\n",
+        "{{\"classes\":[{}],\"sampling\":\"{}\",\"seed\":{},\"segments\":{},\"size\":\"{}\",\"version\":1}}\n",
+        classes.join(","),
         opts.sampling.name(),
         opts.seed,
         opts.segments,
@@ -194,9 +212,9 @@ fn params_json(opts: &Options) -> String {
 }
 
 /// Records the parameters in a new directory; refuses a directory made with others.
-fn check_params(opts: &Options) -> Result<(), ExtractError> {
+fn check_params(opts: &Options, classes: &[&str]) -> Result<(), ExtractError> {
     let path = opts.out.join("params.json");
-    let want = params_json(opts);
+    let want = params_json(opts, classes);
     match fs::read_to_string(&path) {
         Ok(have) if have == want => Ok(()),
         Ok(have) => Err(ExtractError::Invalid(format!(
