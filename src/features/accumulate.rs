@@ -2,7 +2,7 @@
 //! definition is in the module documentation of `features`).
 
 use super::vectors::{list0_vectors, BlockVector};
-use crate::h264::residual::ResidualPlanes;
+use crate::h264::residual::{MbResidual, ResidualPlanes};
 use crate::h264::Picture;
 
 /// The chain state of one GOP: for every pixel of the display window, where it comes from
@@ -15,10 +15,12 @@ pub struct Accumulator {
     trace: Vec<[u16; 2]>,
     /// Accumulated residual of pixel i: Y, Cb, Cr (chroma at luma resolution).
     res: Vec<[i16; 3]>,
-    /// The next state, built from the current one (a pixel's source is read from the
-    /// state before the picture, whichever block writes it first).
-    trace_next: Vec<[u16; 2]>,
-    res_next: Vec<[i16; 3]>,
+    /// The moved pixels' new state, gathered from the state before the picture before any
+    /// is written back (a block's source may be another block's destination).
+    trace_moved: Vec<[u16; 2]>,
+    res_moved: Vec<[i16; 3]>,
+    /// Per macroblock of the last picture: it has a coded residual.
+    coded: Vec<bool>,
     /// Vectors of the last picture of the chain.
     vectors: Vec<BlockVector>,
     with_residual: bool,
@@ -57,14 +59,24 @@ impl Move {
         Some(Move { x0, x1, y0, y1, vx, vy })
     }
 
-    /// Copies the moved rows of `from` (the state before the picture) into `to`.
-    fn apply<T: Copy>(&self, width: usize, from: &[T], to: &mut [T]) {
+    /// Appends the moved pixels' state before the picture (their sources) to `out`.
+    fn gather<T: Copy>(&self, width: usize, from: &[T], out: &mut Vec<T>) {
         let sx = (self.x0 as i64 - i64::from(self.vx)) as usize;
         for y in self.y0..self.y1 {
             let sy = (y as i64 - i64::from(self.vy)) as usize;
-            let n = self.x1 - self.x0;
-            to[y * width + self.x0..][..n].copy_from_slice(&from[sy * width + sx..][..n]);
+            out.extend_from_slice(&from[sy * width + sx..][..self.x1 - self.x0]);
         }
+    }
+
+    /// Writes the gathered state to the destination rows; returns what is left of `src`.
+    fn scatter<'a, T: Copy>(&self, width: usize, src: &'a [T], to: &mut [T]) -> &'a [T] {
+        let n = self.x1 - self.x0;
+        let mut src = src;
+        for y in self.y0..self.y1 {
+            to[y * width + self.x0..][..n].copy_from_slice(&src[..n]);
+            src = &src[n..];
+        }
+        src
     }
 }
 
@@ -81,12 +93,10 @@ impl Accumulator {
         let n = width * height;
         self.trace.clear();
         self.trace.extend((0..height).flat_map(|y| (0..width).map(move |x| [x as u16, y as u16])));
-        self.trace_next.resize(n, [0, 0]);
         self.vectors.clear();
         let rn = if with_residual { n } else { 0 };
         self.res.clear();
         self.res.resize(rn, [0; 3]);
-        self.res_next.resize(rn, [0; 3]);
     }
 
     /// Width and height of the window.
@@ -103,30 +113,46 @@ impl Accumulator {
             return false;
         }
         let planes = match (self.with_residual, residual) {
-            (true, Some(r)) if r.width >= w && r.height >= h && r.y.len() >= r.width * r.height => Some(r),
+            (true, Some(r)) if fits(r, pic) => Some(r),
             (true, _) => return false,
             (false, _) => None,
         };
         list0_vectors(pic, &mut self.vectors);
-        self.advance(planes);
+        if let Some(r) = planes {
+            // Only inter macroblocks with coded_block_pattern != 0 have a residual.
+            self.coded.clear();
+            self.coded.extend(pic.mbs.iter().zip(&r.mb).map(|(m, &k)| k == MbResidual::Inter && m.cbp != 0));
+        }
+        self.advance(planes, pic.mb_width as usize);
         true
     }
 
-    /// Moves the state through the picture whose vectors are in `self.vectors`.
-    fn advance(&mut self, planes: Option<&ResidualPlanes>) {
+    /// Moves the state through the picture whose vectors are in `self.vectors` and whose
+    /// coded macroblocks (`mb_width` per row) are marked in `self.coded`. Only moved
+    /// pixels are copied: on a camera most of the picture does not move.
+    fn advance(&mut self, planes: Option<&ResidualPlanes>, mb_width: usize) {
         let (w, h) = (self.width, self.height);
-        self.trace_next.copy_from_slice(&self.trace);
-        for m in self.vectors.iter().filter_map(|b| Move::of(b, w, h)) {
-            m.apply(w, &self.trace, &mut self.trace_next);
+        let moves: Vec<Move> = self.vectors.iter().filter_map(|b| Move::of(b, w, h)).collect();
+        self.trace_moved.clear();
+        for m in &moves {
+            m.gather(w, &self.trace, &mut self.trace_moved);
         }
-        std::mem::swap(&mut self.trace, &mut self.trace_next);
+        let mut src = &self.trace_moved[..];
+        for m in &moves {
+            src = m.scatter(w, src, &mut self.trace);
+        }
         if let Some(r) = planes {
-            self.res_next.copy_from_slice(&self.res);
-            for m in self.vectors.iter().filter_map(|b| Move::of(b, w, h)) {
-                m.apply(w, &self.res, &mut self.res_next);
+            self.res_moved.clear();
+            for m in &moves {
+                m.gather(w, &self.res, &mut self.res_moved);
             }
-            std::mem::swap(&mut self.res, &mut self.res_next);
-            add_residual(&mut self.res, w, h, r);
+            let mut src = &self.res_moved[..];
+            for m in &moves {
+                src = m.scatter(w, src, &mut self.res);
+            }
+            for (addr, _) in self.coded.iter().enumerate().filter(|(_, &c)| c) {
+                add_residual(&mut self.res, w, h, r, addr % mb_width.max(1) * 16, addr / mb_width.max(1) * 16);
+            }
         }
         self.steps += 1;
     }
@@ -174,17 +200,25 @@ impl Accumulator {
     }
 }
 
-/// res(i) += this picture's residual at i (chroma: the sample covering i), saturating.
-fn add_residual(res: &mut [[i16; 3]], w: usize, h: usize, r: &ResidualPlanes) {
-    let cw = r.width / 2;
-    for y in 0..h {
-        let ry = &r.y[y * r.width..][..w];
-        let crow = (y / 2) * cw;
-        for (x, (acc, &v)) in res[y * w..][..w].iter_mut().zip(ry).enumerate() {
-            let c = crow + x / 2;
-            let cb = r.cb.get(c).copied().unwrap_or(0);
-            let cr = r.cr.get(c).copied().unwrap_or(0);
-            *acc = [acc[0].saturating_add(v), acc[1].saturating_add(cb), acc[2].saturating_add(cr)];
+/// The planes are the picture's, whole.
+fn fits(r: &ResidualPlanes, pic: &Picture) -> bool {
+    let (w, h) = (pic.mb_width as usize * 16, pic.mb_height as usize * 16);
+    (r.width, r.height) == (w, h) && r.y.len() >= w * h && r.cb.len() >= w * h / 4 && r.cr.len() >= w * h / 4 && r.mb.len() == pic.mbs.len()
+}
+
+/// res(i) += this picture's residual at i (chroma: the sample covering i), saturating, over
+/// the macroblock at luma (x0, y0) clipped to the `w` x `h` window.
+fn add_residual(res: &mut [[i16; 3]], w: usize, h: usize, r: &ResidualPlanes, x0: usize, y0: usize) {
+    if x0 >= w || y0 >= h {
+        return;
+    }
+    let (x1, y1, cw) = ((x0 + 16).min(w), (y0 + 16).min(h), r.width / 2);
+    for y in y0..y1 {
+        let ry = &r.y[y * r.width + x0..][..x1 - x0];
+        let c0 = (y / 2) * cw + x0 / 2;
+        let (cb, cr) = (&r.cb[c0..][..8], &r.cr[c0..][..8]);
+        for (i, (acc, &v)) in res[y * w + x0..y * w + x1].iter_mut().zip(ry).enumerate() {
+            *acc = [acc[0].saturating_add(v), acc[1].saturating_add(cb[i / 2]), acc[2].saturating_add(cr[i / 2])];
         }
     }
 }
@@ -253,7 +287,8 @@ mod tests {
             let delta = ResidualPlanes { width: pw, height: ph, y: plane(pw * ph), cb: plane(pw * ph / 4), cr: plane(pw * ph / 4), mb: Vec::new() };
             (want_t, want_r) = reference(&want_t, &want_r, w, h, &vectors, &delta);
             acc.vectors = vectors;
-            acc.advance(Some(&delta));
+            acc.coded = vec![true; (pw / 16) * (ph / 16)];
+            acc.advance(Some(&delta), pw / 16);
             assert_eq!(acc.trace, want_t);
             assert_eq!(acc.res, want_r);
         }
