@@ -13,12 +13,12 @@ pub struct Accumulator {
     height: usize,
     /// J(i): source location (x, y) in the I picture of pixel i, raster order.
     trace: Vec<[u16; 2]>,
-    /// Accumulated residual of pixel i: Y, Cb, Cr (chroma at luma resolution).
-    res: Vec<[i16; 3]>,
+    /// Accumulated residual planes Y, Cb, Cr (chroma at luma resolution), raster order.
+    res: [Vec<i16>; 3],
     /// The moved pixels' new state, gathered from the state before the picture before any
     /// is written back (a block's source may be another block's destination).
     trace_moved: Vec<[u16; 2]>,
-    res_moved: Vec<[i16; 3]>,
+    res_moved: Vec<i16>,
     /// Per macroblock of the last picture: it has a coded residual.
     coded: Vec<bool>,
     /// Vectors of the last picture of the chain.
@@ -64,7 +64,13 @@ impl Move {
         let sx = (self.x0 as i64 - i64::from(self.vx)) as usize;
         for y in self.y0..self.y1 {
             let sy = (y as i64 - i64::from(self.vy)) as usize;
-            out.extend_from_slice(&from[sy * width + sx..][..self.x1 - self.x0]);
+            let row = &from[sy * width + sx..][..self.x1 - self.x0];
+            // Partitions are 16 or 8 wide: fixed-size copies, not a memmove call per row.
+            match (<&[T; 16]>::try_from(row), <&[T; 8]>::try_from(row)) {
+                (Ok(r), _) => out.extend_from_slice(r),
+                (_, Ok(r)) => out.extend_from_slice(r),
+                _ => out.extend_from_slice(row),
+            }
         }
     }
 
@@ -73,10 +79,22 @@ impl Move {
         let n = self.x1 - self.x0;
         let mut src = src;
         for y in self.y0..self.y1 {
-            to[y * width + self.x0..][..n].copy_from_slice(&src[..n]);
+            copy_row(&mut to[y * width + self.x0..][..n], &src[..n]);
             src = &src[n..];
         }
         src
+    }
+}
+
+/// dst = src (equal lengths), inline for the partition widths.
+#[inline(always)]
+fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
+    if let (Ok(d), Ok(s)) = (<&mut [T; 16]>::try_from(&mut *dst), <&[T; 16]>::try_from(src)) {
+        *d = *s;
+    } else if let (Ok(d), Ok(s)) = (<&mut [T; 8]>::try_from(&mut *dst), <&[T; 8]>::try_from(src)) {
+        *d = *s;
+    } else {
+        dst.copy_from_slice(src);
     }
 }
 
@@ -95,8 +113,10 @@ impl Accumulator {
         self.trace.extend((0..height).flat_map(|y| (0..width).map(move |x| [x as u16, y as u16])));
         self.vectors.clear();
         let rn = if with_residual { n } else { 0 };
-        self.res.clear();
-        self.res.resize(rn, [0; 3]);
+        for p in &mut self.res {
+            p.clear();
+            p.resize(rn, 0);
+        }
     }
 
     /// Width and height of the window.
@@ -142,13 +162,15 @@ impl Accumulator {
             src = m.scatter(w, src, &mut self.trace);
         }
         if let Some(r) = planes {
-            self.res_moved.clear();
-            for m in &moves {
-                m.gather(w, &self.res, &mut self.res_moved);
-            }
-            let mut src = &self.res_moved[..];
-            for m in &moves {
-                src = m.scatter(w, src, &mut self.res);
+            for plane in &mut self.res {
+                self.res_moved.clear();
+                for m in &moves {
+                    m.gather(w, plane, &mut self.res_moved);
+                }
+                let mut src = &self.res_moved[..];
+                for m in &moves {
+                    src = m.scatter(w, src, plane);
+                }
             }
             for (addr, _) in self.coded.iter().enumerate().filter(|(_, &c)| c) {
                 add_residual(&mut self.res, w, h, r, addr % mb_width.max(1) * 16, addr / mb_width.max(1) * 16);
@@ -192,10 +214,8 @@ impl Accumulator {
             out.fill(0);
             return;
         }
-        let (oy, oc) = out.split_at_mut(n);
-        let (ocb, ocr) = oc.split_at_mut(n);
-        for (i, r) in self.res.iter().enumerate() {
-            (oy[i], ocb[i], ocr[i]) = (r[0], r[1], r[2]);
+        for (o, p) in out.chunks_exact_mut(n.max(1)).zip(&self.res) {
+            o.copy_from_slice(p);
         }
     }
 }
@@ -208,17 +228,23 @@ fn fits(r: &ResidualPlanes, pic: &Picture) -> bool {
 
 /// res(i) += this picture's residual at i (chroma: the sample covering i), saturating, over
 /// the macroblock at luma (x0, y0) clipped to the `w` x `h` window.
-fn add_residual(res: &mut [[i16; 3]], w: usize, h: usize, r: &ResidualPlanes, x0: usize, y0: usize) {
+fn add_residual(res: &mut [Vec<i16>; 3], w: usize, h: usize, r: &ResidualPlanes, x0: usize, y0: usize) {
     if x0 >= w || y0 >= h {
         return;
     }
     let (x1, y1, cw) = ((x0 + 16).min(w), (y0 + 16).min(h), r.width / 2);
+    let [ay, acb, acr] = res;
     for y in y0..y1 {
-        let ry = &r.y[y * r.width + x0..][..x1 - x0];
+        let row = y * w + x0..y * w + x1;
+        for (a, &v) in ay[row.clone()].iter_mut().zip(&r.y[y * r.width + x0..][..x1 - x0]) {
+            *a = a.saturating_add(v);
+        }
         let c0 = (y / 2) * cw + x0 / 2;
-        let (cb, cr) = (&r.cb[c0..][..8], &r.cr[c0..][..8]);
-        for (i, (acc, &v)) in res[y * w + x0..y * w + x1].iter_mut().zip(ry).enumerate() {
-            *acc = [acc[0].saturating_add(v), acc[1].saturating_add(cb[i / 2]), acc[2].saturating_add(cr[i / 2])];
+        for (acc, c) in [(&mut *acb, &r.cb), (&mut *acr, &r.cr)] {
+            let c = &c[c0..][..8];
+            for (i, a) in acc[row.clone()].iter_mut().enumerate() {
+                *a = a.saturating_add(c[i / 2]);
+            }
         }
     }
 }
@@ -229,7 +255,7 @@ mod tests {
 
     /// The definition, pixel by pixel, as CoViAR's loader states it: the source m(i) of
     /// each pixel, then J'(i) = J(m(i)) and R'(i) = Δ(i) + R(m(i)).
-    fn reference(trace: &[[u16; 2]], res: &[[i16; 3]], w: usize, h: usize, vectors: &[BlockVector], delta: &ResidualPlanes) -> (Vec<[u16; 2]>, Vec<[i16; 3]>) {
+    fn reference(trace: &[[u16; 2]], res: &[Vec<i16>; 3], w: usize, h: usize, vectors: &[BlockVector], delta: &ResidualPlanes) -> (Vec<[u16; 2]>, [Vec<i16>; 3]) {
         let mut src: Vec<usize> = (0..w * h).collect();
         for b in vectors {
             if b.dst_x == b.src_x && b.dst_y == b.src_y {
@@ -247,15 +273,16 @@ mod tests {
         }
         let next = src.iter().map(|&s| trace[s]).collect();
         let cw = delta.width / 2;
-        let res = (0..w * h)
-            .map(|i| {
-                let (x, y) = (i % w, i / w);
-                let c = y / 2 * cw + x / 2;
-                let d = [delta.y[y * delta.width + x], delta.cb[c], delta.cr[c]];
-                let r = res[src[i]];
-                [0, 1, 2].map(|k| r[k].saturating_add(d[k]))
-            })
-            .collect();
+        let res = [0, 1, 2].map(|k| {
+            (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    let c = y / 2 * cw + x / 2;
+                    let d = [delta.y[y * delta.width + x], delta.cb[c], delta.cr[c]][k];
+                    res[k][src[i]].saturating_add(d)
+                })
+                .collect()
+        });
         (next, res)
     }
 

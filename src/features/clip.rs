@@ -6,9 +6,9 @@ use super::resize;
 use super::sample::{self, Sampling};
 use crate::h264::recon::{Options, Reconstructor};
 use crate::h264::residual::ResidualDecoder;
-use crate::h264::{Picture, PictureType};
+use crate::h264::{Picture, PictureType, SkipSliceData};
 use crate::image::rgb::{ColorSpec, Layout, RgbResizer, Yuv420, MAX_OUT};
-use crate::source::file::{decode_stream, Event};
+use crate::source::file::{decode_stream_skipping, Event};
 use std::fmt;
 
 /// Size of the tensors' planes.
@@ -135,8 +135,9 @@ fn plan(types: Vec<PictureType>, params: &Params) -> Result<Plan, ClipError> {
     Ok(Plan { frames, iframes, types })
 }
 
-/// Turns an Annex-B H.264 clip into its tensors. Two passes over `stream`: the first finds
-/// the picture types, the second computes only what the chosen segments need.
+/// Turns an Annex-B H.264 clip into its tensors. Two passes over `stream`: the first reads
+/// only slice headers, for the picture types; the second decodes the I and P pictures (B
+/// slices' macroblocks are skipped) and computes only what the chosen segments need.
 pub fn extract(stream: &[u8], params: &Params) -> Result<ClipTensors, ClipError> {
     if params.segments == 0 || params.segments > 1024 {
         return Err(ClipError::Params(format!("segments must be 1..=1024, not {}", params.segments)));
@@ -144,7 +145,7 @@ pub fn extract(stream: &[u8], params: &Params) -> Result<ClipTensors, ClipError>
     let mut types = Vec::new();
     let mut first_err = None;
     let mut size = (0, 0);
-    let _ = decode_stream(stream, |e| match e {
+    let _ = decode_stream_skipping(stream, SkipSliceData::All, |e| match e {
         Event::Picture(_, p) => {
             types.push(p.picture_type);
             if size == (0, 0) {
@@ -183,7 +184,7 @@ pub fn extract(stream: &[u8], params: &Params) -> Result<ClipTensors, ClipError>
     };
     let mut state = Second::default();
     let mut err = None;
-    let _ = decode_stream(stream, |e| {
+    let _ = decode_stream_skipping(stream, SkipSliceData::B, |e| {
         if let (Event::Picture(i, p), None) = (e, &err) {
             if let Err(e) = state.picture(i as i64, p, &plan, &mut t) {
                 err = Some(e);

@@ -17,6 +17,20 @@ use super::slice::{SliceHeader, SliceType};
 use super::sps::Sps;
 use std::sync::Arc;
 
+/// Slices whose data (the macroblock layer) the decoder skips: their headers are still
+/// parsed, so pictures keep their type, POC and place in output order, but their
+/// macroblocks are not decoded. B pictures are references of nothing a P or I slice
+/// parses, so skipping them leaves every other picture exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SkipSliceData {
+    #[default]
+    None,
+    /// B slices (CoViAR's representation does not use B pictures).
+    B,
+    /// Every slice: picture types and order only.
+    All,
+}
+
 /// What the decoder hands out.
 pub enum Output {
     /// A finished picture, in decoding order. Give it back with `Decoder::recycle`.
@@ -61,6 +75,8 @@ pub struct Decoder {
     recovery_frame_num: Option<u32>,
     /// Pictures dropped before output started.
     pub skipped_leading: u64,
+    /// Slices whose macroblocks are not decoded.
+    pub skip_slice_data: SkipSliceData,
 }
 
 impl Default for Decoder {
@@ -90,6 +106,7 @@ impl Decoder {
             recovery_frame_num: None,
             active: None,
             skipped_leading: 0,
+            skip_slice_data: SkipSliceData::None,
         }
     }
 
@@ -259,6 +276,16 @@ impl Decoder {
         }
         cur.pic.ref_ids.push(ids);
         cur.pic.slice_info.push(SliceInfo::new(&hdr, &sps, &pps));
+        let skip = match self.skip_slice_data {
+            SkipSliceData::None => false,
+            SkipSliceData::B => hdr.slice_type == SliceType::B,
+            SkipSliceData::All => true,
+        };
+        if skip {
+            self.lists[0].clear();
+            self.lists[1].clear();
+            return Ok(());
+        }
         let ctx = SliceCtx { sps: &sps, pps: &pps, hdr: &hdr, slice_num, lists: &self.lists, poc: cur.pic.poc };
         let mut r = BitReader::new(rbsp);
         r.skip(hdr.header_bits);

@@ -29,6 +29,6 @@ pub mod sps;
 pub mod tables;
 pub mod transform;
 
-pub use decoder::{Decoder, Output};
+pub use decoder::{Decoder, Output, SkipSliceData};
 pub use error::{Error, ErrorKind};
 pub use picture::{Picture, PictureType};

@@ -3,7 +3,7 @@
 
 use crate::h264::nal::{AnnexBSplitter, NalRef};
 use crate::h264::output::Reorder;
-use crate::h264::{Decoder, Error, Output, Picture};
+use crate::h264::{Decoder, Error, Output, Picture, SkipSliceData};
 use std::io::{self, Read};
 use std::sync::Arc;
 
@@ -42,6 +42,11 @@ impl Pipeline {
 
     pub fn decoder(&self) -> &Decoder {
         &self.decoder
+    }
+
+    /// The decoder, e.g. to set `skip_slice_data` before the first bytes.
+    pub fn decoder_mut(&mut self) -> &mut Decoder {
+        &mut self.decoder
     }
 
     /// Adds stream bytes; `f` sees the pictures and errors they complete.
@@ -110,8 +115,14 @@ fn collect(o: Output, pending: &mut Vec<Arc<Picture>>, summary: &mut Summary, f:
 
 /// Reads an Annex-B stream to its end. Only I/O errors stop the pass; stream errors are
 /// reported through `f` and skipped.
-pub fn decode_stream(mut input: impl Read, mut f: impl FnMut(Event<'_>)) -> io::Result<Summary> {
+pub fn decode_stream(input: impl Read, f: impl FnMut(Event<'_>)) -> io::Result<Summary> {
+    decode_stream_skipping(input, SkipSliceData::None, f)
+}
+
+/// `decode_stream`, with the macroblocks of the slices `skip` names left undecoded.
+pub fn decode_stream_skipping(mut input: impl Read, skip: SkipSliceData, mut f: impl FnMut(Event<'_>)) -> io::Result<Summary> {
     let mut p = Pipeline::new();
+    p.decoder.skip_slice_data = skip;
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = match input.read(&mut buf) {
