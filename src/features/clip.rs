@@ -206,11 +206,10 @@ fn display_size(p: &Picture) -> (usize, usize) {
 }
 
 /// State of the second pass.
-#[derive(Default)]
 struct Second {
     acc: Accumulator,
-    /// The current GOP is one that a segment uses.
-    active: bool,
+    /// Display index of the last picture of the current GOP that a segment uses (-1: none).
+    last: i64,
     rec: Reconstructor,
     res: ResidualDecoder,
     rgb: RgbResizer,
@@ -218,13 +217,28 @@ struct Second {
     residual: Vec<i16>,
 }
 
+impl Default for Second {
+    fn default() -> Self {
+        Second {
+            acc: Accumulator::new(),
+            last: -1,
+            rec: Reconstructor::new(),
+            res: ResidualDecoder::new(),
+            rgb: RgbResizer::new(),
+            motion: Vec::new(),
+            residual: Vec::new(),
+        }
+    }
+}
+
 impl Second {
     fn picture(&mut self, i: i64, p: &Picture, plan: &Plan, t: &mut ClipTensors) -> Result<(), ClipError> {
         let (w, h) = (t.width, t.height);
         match p.picture_type {
             PictureType::I => {
-                self.active = plan.iframes.contains(&i);
-                if !self.active {
+                // The chain is followed only as far as the GOP's last sampled picture.
+                self.last = (0..t.segments).filter(|&k| plan.iframes[k] == i).map(|k| plan.frames[k].max(i)).max().unwrap_or(-1);
+                if self.last < 0 {
                     return Ok(());
                 }
                 let f = self.rec.reconstruct(p, Options::default()).map_err(|e| ClipError::Intra { frame: i as u64, why: e.to_string() })?;
@@ -242,7 +256,7 @@ impl Second {
                 let (sw, sh) = display_size(p);
                 self.acc.start(sw, sh, true);
             }
-            PictureType::P if self.active => {
+            PictureType::P if i <= self.last => {
                 let planes = self.res.compute(p).ok();
                 if !self.acc.step(p, planes) {
                     log::warn!("P picture {i}: does not fit its GOP (size change or no slices); left out of the chain");
