@@ -13,6 +13,9 @@ fn span(o: usize, n_in: usize, n_out: usize) -> (usize, usize) {
 /// `ow` x `oh` into `out`, each output the mean of the inputs its area covers, rounded to
 /// nearest (halves away from zero). Equal sizes copy.
 pub fn area(src: &[i16], w: usize, h: usize, planes: usize, out: &mut [i16], ow: usize, oh: usize) {
+    let xs: Vec<(usize, usize)> = (0..ow).map(|o| span(o, w, ow)).collect();
+    // Column sums of the source rows one output row covers.
+    let mut col = vec![0i32; w];
     for p in 0..planes {
         let s = &src[p * w * h..][..w * h];
         let o = &mut out[p * ow * oh..][..ow * oh];
@@ -20,14 +23,18 @@ pub fn area(src: &[i16], w: usize, h: usize, planes: usize, out: &mut [i16], ow:
             o.copy_from_slice(s);
             continue;
         }
-        for oy in 0..oh {
+        for (oy, orow) in o.chunks_exact_mut(ow).enumerate() {
             let (y0, y1) = span(oy, h, oh);
-            for ox in 0..ow {
-                let (x0, x1) = span(ox, w, ow);
-                let sum: i64 = (y0..y1).map(|y| s[y * w + x0..y * w + x1].iter().map(|&v| i64::from(v)).sum::<i64>()).sum();
+            col.fill(0);
+            for row in s[y0 * w..y1 * w].chunks_exact(w) {
+                for (c, &v) in col.iter_mut().zip(row) {
+                    *c += i32::from(v);
+                }
+            }
+            for (ov, &(x0, x1)) in orow.iter_mut().zip(&xs) {
+                let sum: i64 = col[x0..x1].iter().map(|&c| i64::from(c)).sum();
                 let n = ((y1 - y0) * (x1 - x0)) as i64;
-                let mean = (2 * sum + sum.signum() * n) / (2 * n);
-                o[oy * ow + ox] = mean as i16;
+                *ov = ((2 * sum + sum.signum() * n) / (2 * n)) as i16;
             }
         }
     }
