@@ -102,12 +102,10 @@ pub(super) fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, addr: u32, n: Nei
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
     let mv = p_skip_mv(pic, x, y, n);
     fill_mb(pic, 0, x, y, 0, mv);
-    pic.mbs[addr as usize] = Macroblock {
-        kind: MbKind::PSkip,
-        slice_num: ctx.slice_num,
-        qp: qp as u8,
-        ..Macroblock::default()
-    };
+    pic.set_mb(
+        addr as usize,
+        Macroblock { kind: MbKind::PSkip, slice_num: ctx.slice_num, qp: qp as u8, ..Macroblock::default() },
+    );
 }
 
 /// B_Skip: direct prediction, no syntax.
@@ -123,7 +121,7 @@ pub(super) fn decode_b_skip(
     // No syntax is read for B_Skip.
     let mut none = BitReader::new(&[]);
     inter_pred(&mut CavlcSyntax(&mut none), pic, ctx, scratch, &mut mb, addr, n)?;
-    pic.mbs[addr as usize] = mb;
+    pic.set_mb(addr as usize, mb);
     Ok(())
 }
 
@@ -237,7 +235,7 @@ fn macroblock_layer(
     } else {
         mb.qp = *qp as u8;
     }
-    pic.mbs[addr as usize] = mb;
+    pic.set_mb(addr as usize, mb);
     Ok(())
 }
 
@@ -292,7 +290,7 @@ pub(super) fn decode_pcm(
     mb.cbp = 0x2f;
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
     set_unused_list(pic, 0, x, y);
-    pic.mbs[addr as usize] = mb;
+    pic.set_mb(addr as usize, mb);
     Ok(())
 }
 

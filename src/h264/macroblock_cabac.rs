@@ -69,9 +69,11 @@ pub fn decode_slice_cabac(
 
 /// Writes the |mvd| of an inter macroblock that is not skipped (inside of the CABAC
 /// neighbourhood arrays). Skipped and intra macroblocks write nothing: readers take 0.
-fn store_mvd(pic: &mut Picture, mb_x: usize, mb_y: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2]) {
+/// Only the slice's `lists` lists: the neighbours that read them are in the same slice,
+/// so list 1 is never read in a P slice.
+fn store_mvd(pic: &mut Picture, mb_x: usize, mb_y: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2], lists: usize) {
     let stride = pic.stride4();
-    for (l, grid) in mvd.iter().enumerate() {
+    for (l, grid) in mvd.iter().enumerate().take(lists) {
         for y in 0..4 {
             let i = (mb_y * 4 + y) * stride + mb_x * 4;
             if let Some(d) = pic.mvd[l].get_mut(i..i + 4) {
@@ -272,7 +274,7 @@ impl MbCabac<'_> {
             let mut syn = CabacInter::new(self, r, pic, addr, n, lists);
             inter_pred(&mut syn, pic, ctx, scratch, &mut mb, addr, n)?;
             let mvd = syn.mvd;
-            store_mvd(pic, mb_x, mb_y, &mvd);
+            store_mvd(pic, mb_x, mb_y, &mvd, lists);
         }
         if mb.kind != MbKind::I16x16 {
             mb.cbp = self.coded_block_pattern(r, a, b, chroma);
@@ -291,7 +293,7 @@ impl MbCabac<'_> {
             self.last_dqp_nonzero = false;
             mb.qp = self.qp as u8;
         }
-        pic.mbs[addr as usize] = mb;
+        pic.set_mb(addr as usize, mb);
         Ok(())
     }
 

@@ -80,6 +80,14 @@ pub struct Picture {
     /// Per slice (index slice_num - 1): deblocking parameters and parameter sets, for
     /// picture reconstruction (`recon`).
     pub slice_info: Vec<SliceInfo>,
+    /// Per macroblock: the `generation` in which `mbs` got its entry. `reset` does not
+    /// clear `mbs` (a memset of 0.5 MB per 1080p picture, then written again); `seal`
+    /// resets the entries the picture did not write.
+    mb_written: Vec<u32>,
+    generation: u32,
+    /// A B slice was decoded into the picture: list 1 of `ref_idx` may hold entries other
+    /// than REF_NONE (no other slice writes list 1), so `reset` has to clear it.
+    pub(super) list1_used: bool,
 }
 
 /// What picture reconstruction needs of a slice's headers (one per parsed slice).
@@ -133,6 +141,9 @@ impl Picture {
             mvd: [Vec::new(), Vec::new()],
             ref_ids: Vec::new(),
             slice_info: Vec::new(),
+            mb_written: Vec::new(),
+            generation: 0,
+            list1_used: false,
         }
     }
 
@@ -143,11 +154,15 @@ impl Picture {
         self.mb_height = sps.mb_height();
         self.crop = sps.crop_rect();
         let mbs = (self.mb_width * self.mb_height) as usize;
-        // Filling in place (a memset: the default is all zero bytes) instead of clear +
-        // resize, which writes field by field.
-        self.mbs.truncate(mbs);
-        self.mbs.fill(Macroblock::default());
+        // Entries left from the last picture stay until `seal`: only the decoder reads `mbs`
+        // before then, and only entries written in this picture (`is_written`).
         self.mbs.resize(mbs, Macroblock::default());
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.mb_written.fill(0);
+            self.generation = 1;
+        }
+        self.mb_written.resize(mbs, 0);
         // Every decoded macroblock writes its list-0 vectors and ref_idx; list 1 is reset
         // here and written only by B slices. Entries of macroblocks that were not decoded are
         // stale and must be ignored (see `Macroblock::is_decoded`).
@@ -155,7 +170,9 @@ impl Picture {
             self.mv[l].resize(mbs * 16, [0, 0]);
             self.ref_idx[l].resize(mbs * 16, REF_NONE);
         }
-        self.ref_idx[1].fill(REF_NONE);
+        if std::mem::take(&mut self.list1_used) {
+            self.ref_idx[1].fill(REF_NONE);
+        }
         for l in 0..2 {
             self.mvd[l].resize(mbs * 16, [0, 0]);
         }
@@ -165,6 +182,31 @@ impl Picture {
         self.ref_ids.clear();
         self.slice_info.clear();
         self.picture_type = PictureType::I;
+    }
+
+    /// Sets macroblock `addr` of the picture being decoded.
+    #[inline]
+    pub(super) fn set_mb(&mut self, addr: usize, mb: Macroblock) {
+        if let (Some(m), Some(w)) = (self.mbs.get_mut(addr), self.mb_written.get_mut(addr)) {
+            *m = mb;
+            *w = self.generation;
+        }
+    }
+
+    /// Whether the picture being decoded has set macroblock `addr` (`set_mb`).
+    pub(super) fn is_written(&self, addr: usize) -> bool {
+        self.mb_written.get(addr) == Some(&self.generation)
+    }
+
+    /// Ends decoding: macroblocks that no slice set become `Macroblock::default()` (not
+    /// decoded), as if `reset` had cleared them.
+    pub(super) fn seal(&mut self) {
+        let g = self.generation;
+        for (m, &w) in self.mbs.iter_mut().zip(&self.mb_written) {
+            if w != g {
+                *m = Macroblock::default();
+            }
+        }
     }
 
     /// Stride of the per-4x4 arrays.
