@@ -64,6 +64,9 @@ pub struct Picture {
     pub slices: u32,
     pub slices_dropped: u32,
     pub mbs: Vec<Macroblock>,
+    /// Number of macroblocks that were decoded, as counted by the decoder when it finished
+    /// the picture (`decoded_mbs` counts `mbs` again).
+    pub mbs_decoded: usize,
     /// Motion vectors per 4x4 block and list, raster order, stride `mb_width * 4`, quarter pel.
     pub mv: [Vec<[i16; 2]>; 2],
     /// ref_idx per 4x4 block and list (REF_NONE where the list is unused or the block intra).
@@ -135,6 +138,7 @@ impl Picture {
             slices: 0,
             slices_dropped: 0,
             mbs: Vec::new(),
+            mbs_decoded: 0,
             mv: [Vec::new(), Vec::new()],
             ref_idx: [Vec::new(), Vec::new()],
             levels: Levels::default(),
@@ -157,6 +161,7 @@ impl Picture {
         // Entries left from the last picture stay until `seal`: only the decoder reads `mbs`
         // before then, and only entries written in this picture (`is_written`).
         self.mbs.resize(mbs, Macroblock::default());
+        self.mbs_decoded = 0;
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.mb_written.fill(0);
@@ -188,8 +193,11 @@ impl Picture {
     #[inline]
     pub(super) fn set_mb(&mut self, addr: usize, mb: Macroblock) {
         if let (Some(m), Some(w)) = (self.mbs.get_mut(addr), self.mb_written.get_mut(addr)) {
+            // Stamped only when decoded, so that the stamps count decoded macroblocks.
+            if mb.is_decoded() {
+                *w = self.generation;
+            }
             *m = mb;
-            *w = self.generation;
         }
     }
 
@@ -199,14 +207,18 @@ impl Picture {
     }
 
     /// Ends decoding: macroblocks that no slice set become `Macroblock::default()` (not
-    /// decoded), as if `reset` had cleared them.
+    /// decoded), as if `reset` had cleared them; counts the decoded ones (`mbs_decoded`).
     pub(super) fn seal(&mut self) {
         let g = self.generation;
+        let mut n = 0;
         for (m, &w) in self.mbs.iter_mut().zip(&self.mb_written) {
             if w != g {
                 *m = Macroblock::default();
+            } else {
+                n += 1;
             }
         }
+        self.mbs_decoded = n;
     }
 
     /// Stride of the per-4x4 arrays.
