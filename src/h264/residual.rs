@@ -191,6 +191,19 @@ fn put(plane: &mut [i16], stride: usize, off: usize, n: usize, r: &[i32]) {
     }
 }
 
+/// The residual of a 4x4 block whose only non-zero scaled coefficient is `d00`, into
+/// `plane` at `off`: the inverse transform gives (d00 + 32) >> 6 everywhere (8-338 ..
+/// 8-354 with every other d_ij zero), so `idct4` is not needed.
+#[inline]
+fn put_flat(plane: &mut [i16], stride: usize, off: usize, d00: i32) {
+    let v = ((d00 + 32) >> 6).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+    for y in 0..4 {
+        if let Some(row) = plane.get_mut(off + y * stride..).and_then(|s| s.first_chunk_mut::<4>()) {
+            *row = [v; 4];
+        }
+    }
+}
+
 /// The residual of one inter macroblock (8.5.12 / 8.5.13 for luma, 8.5.11 for chroma).
 #[allow(clippy::too_many_arguments)]
 fn inter_mb(
@@ -229,9 +242,10 @@ fn inter_mb(
                     continue;
                 }
                 let Some(lv) = levels.block(blk) else { continue };
+                let off = base + by * 4 * w + bx * 4;
                 let mut d = [0i32; 16];
                 dequant::scale_4x4(lv, ls4, qp, false, &mut d);
-                put(&mut p.y, w, base + by * 4 * w + bx * 4, 4, &idct4(&d));
+                put(&mut p.y, w, off, 4, &idct4(&d));
             }
         }
     }
@@ -249,14 +263,18 @@ fn inter_mb(
         }
         let plane = if c == 0 { &mut p.cb } else { &mut p.cr };
         for (blk, &dcv) in dc.iter().enumerate() {
+            let off = cbase + (blk >> 1) * 4 * cw + (blk & 1) * 4;
+            let Some(lv) = levels.block(CHROMA_AC + 4 * c + blk).filter(|_| mb.total_coeff[16 + 4 * c + blk] > 0) else {
+                // DC only (the common case).
+                if dcv != 0 {
+                    put_flat(plane, cw, off, dcv);
+                }
+                continue;
+            };
             let mut d = [0i32; 16];
-            if let Some(lv) = levels.block(CHROMA_AC + 4 * c + blk).filter(|_| mb.total_coeff[16 + 4 * c + blk] > 0) {
-                dequant::scale_4x4(lv, ls4, qpc, true, &mut d);
-            }
+            dequant::scale_4x4(lv, ls4, qpc, true, &mut d);
             d[0] = dcv;
-            if d.iter().any(|&v| v != 0) {
-                put(plane, cw, cbase + (blk >> 1) * 4 * cw + (blk & 1) * 4, 4, &idct4(&d));
-            }
+            put(plane, cw, off, 4, &idct4(&d));
         }
     }
 }
@@ -274,6 +292,18 @@ mod tests {
         assert!(plane.iter().all(|&v| v == i16::MIN));
         // Out of the plane: nothing written, no panic.
         put(&mut plane, 4, 14, 4, &[1; 16]);
+    }
+
+    #[test]
+    fn a_flat_block_is_its_inverse_transform() {
+        for d00 in [-40_000, -4096, -33, -32, -31, -1, 1, 31, 32, 33, 95, 96, 4095, 40_000] {
+            let mut d = [0i32; 16];
+            d[0] = d00;
+            let (mut a, mut b) = ([0i16; 16], [0i16; 16]);
+            put(&mut a, 4, 0, 4, &idct4(&d));
+            put_flat(&mut b, 4, 0, d00);
+            assert_eq!(a, b, "d00 {d00}");
+        }
     }
 
     #[test]
