@@ -385,7 +385,7 @@ fn scan(file: &Path, digest: bool, residual: bool) -> Result<()> {
     let mut res = ResidualDecoder::new();
     let (mut res_secs, mut res_pics, mut res_counts) = (0f64, 0u64, [0usize; 4]);
     let (_, s) = run_stream(file, open(file)?, |i, p| {
-        mbs += p.decoded_mbs() as u64;
+        mbs += p.mbs_decoded as u64;
         if residual && p.picture_type != PictureType::I {
             let t = Instant::now();
             if let Ok(planes) = res.compute(p) {

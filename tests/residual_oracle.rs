@@ -356,7 +356,7 @@ fn check_against_reference(stream: &Path) -> (usize, usize, usize, usize) {
             mbs += 1;
             mbs8 += usize::from(mb.transform_size_8x8_flag);
             let (mx, my) = (addr % p.mb_width as usize, addr / p.mb_width as usize);
-            let lv = &p.coeffs[addr];
+            let lv = &p.levels.mb(addr);
             let qp = i64::from(mb.qp);
             let put = |plane: &mut Vec<i32>, stride: usize, x0: usize, y0: usize, n: usize, r: &[i32]| {
                 for y in 0..n {

@@ -66,12 +66,14 @@ const LOAD: u32 = Word::BITS / 2;
 /// local copy in machine registers and write it back once (`Cabac::engine`).
 #[derive(Clone, Copy, Debug)]
 pub struct Engine {
-    range: u32,
+    /// codIRange. Machine words, like `avail`: as u32 / i32 the compiler packed the two
+    /// into one register and spent a shift and an or of each bin's dependency chain on it.
+    range: usize,
     /// codIOffset << PRELOAD, with the next stream bits (`avail` of them)
     /// below it: renormalisation shifts bits in without going back to the reader.
     value: Word,
     /// Valid preloaded bits under codIOffset (may go negative before a refill).
-    avail: i32,
+    avail: isize,
 }
 
 impl Engine {
@@ -88,18 +90,18 @@ impl Engine {
     #[inline(never)]
     fn loaded(mut self, r: &mut BitReader) -> Engine {
         // With avail < 0 the low -avail bits of codIOffset are missing too.
-        self.value |= Word::from(r.peek(LOAD)) << (PRELOAD as i32 - LOAD as i32 - self.avail);
+        self.value |= Word::from(r.peek(LOAD)) << (PRELOAD as isize - LOAD as isize - self.avail);
         r.consume(LOAD);
-        self.avail += LOAD as i32;
+        self.avail += LOAD as isize;
         self
     }
 
     #[inline(always)]
     fn renorm(&mut self, r: &mut BitReader) {
-        let n = u32::from(NORM_SHIFT[self.range as usize & 511]);
+        let n = u32::from(NORM_SHIFT[self.range & 511]);
         self.range <<= n;
         self.value <<= n;
-        self.avail -= n as i32;
+        self.avail -= n as isize;
         self.refill(r);
     }
 
@@ -109,11 +111,11 @@ impl Engine {
     pub fn decision(&mut self, r: &mut BitReader, s: &mut u8) -> u32 {
         let st = usize::from(*s & 127);
         // (codIRange >> 6) & 3 is qCodIRangeIdx; codIRange < 512.
-        let lps = u32::from(LPS_RANGE[((self.range as usize & 0xc0) << 1) | st]);
+        let lps = usize::from(LPS_RANGE[((self.range & 0xc0) << 1) | st]);
         let rmps = self.range - lps;
         // codIOffset >= codIRange - rangeLPS: the shift of `value` does not wait for rmps.
-        let is_lps = (self.value >> PRELOAD) as u32 >= rmps;
-        self.value -= (Word::from(rmps) << PRELOAD) & (0 as Word).wrapping_sub(Word::from(is_lps));
+        let is_lps = (self.value >> PRELOAD) as usize >= rmps;
+        self.value -= ((rmps as Word) << PRELOAD) & (0 as Word).wrapping_sub(Word::from(is_lps));
         self.range = if is_lps { lps } else { rmps };
         *s = NEXT_STATE[(st << 1) | usize::from(is_lps)];
         self.renorm(r);
@@ -133,7 +135,7 @@ impl Engine {
         self.value <<= 1;
         self.avail -= 1;
         self.refill(r);
-        let scaled = Word::from(self.range) << PRELOAD;
+        let scaled = (self.range as Word) << PRELOAD;
         let one = self.value >= scaled;
         self.value -= scaled & (0 as Word).wrapping_sub(Word::from(one));
         0u32.wrapping_sub(u32::from(one))
@@ -195,7 +197,7 @@ impl Cabac {
     pub fn terminate(&mut self, r: &mut BitReader) -> u32 {
         let e = &mut self.engine;
         e.range -= 2;
-        if e.value >= Word::from(e.range) << PRELOAD {
+        if e.value >= (e.range as Word) << PRELOAD {
             1
         } else {
             e.renorm(r);

@@ -249,7 +249,7 @@ impl Decoder {
             Some(c) => {
                 !Arc::ptr_eq(&c.sps, &sps)
                     || first_slice_of_new_picture(&c.first, &hdr, &sps)
-                    || c.pic.mbs.get(hdr.first_mb_in_slice as usize).is_some_and(|m| m.is_decoded())
+                    || c.pic.is_written(hdr.first_mb_in_slice as usize)
             }
         };
         if new_picture {
@@ -265,6 +265,7 @@ impl Decoder {
         let Some(cur) = self.cur.as_mut() else { return Ok(()) };
         cur.has_p |= hdr.slice_type == SliceType::P;
         cur.has_b |= hdr.slice_type == SliceType::B;
+        cur.pic.list1_used |= hdr.slice_type == SliceType::B;
         cur.pic.slices += 1;
         let slice_num = cur.pic.slices;
         self.dpb.build_lists(&sps, &hdr, cur.pic.poc, &mut self.lists);
@@ -325,6 +326,7 @@ impl Decoder {
 
     fn finish_picture(&mut self, out: &mut dyn FnMut(Output)) {
         let Some(mut c) = self.cur.take() else { return };
+        c.pic.seal();
         c.pic.picture_type = if c.has_b {
             PictureType::B
         } else if c.has_p {

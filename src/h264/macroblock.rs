@@ -102,12 +102,10 @@ pub(super) fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, addr: u32, n: Nei
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
     let mv = p_skip_mv(pic, x, y, n);
     fill_mb(pic, 0, x, y, 0, mv);
-    pic.mbs[addr as usize] = Macroblock {
-        kind: MbKind::PSkip,
-        slice_num: ctx.slice_num,
-        qp: qp as u8,
-        ..Macroblock::default()
-    };
+    pic.set_mb(
+        addr as usize,
+        Macroblock { kind: MbKind::PSkip, slice_num: ctx.slice_num, qp: qp as u8, ..Macroblock::default() },
+    );
 }
 
 /// B_Skip: direct prediction, no syntax.
@@ -123,7 +121,7 @@ pub(super) fn decode_b_skip(
     // No syntax is read for B_Skip.
     let mut none = BitReader::new(&[]);
     inter_pred(&mut CavlcSyntax(&mut none), pic, ctx, scratch, &mut mb, addr, n)?;
-    pic.mbs[addr as usize] = mb;
+    pic.set_mb(addr as usize, mb);
     Ok(())
 }
 
@@ -237,7 +235,7 @@ fn macroblock_layer(
     } else {
         mb.qp = *qp as u8;
     }
-    pic.mbs[addr as usize] = mb;
+    pic.set_mb(addr as usize, mb);
     Ok(())
 }
 
@@ -273,10 +271,16 @@ pub(super) fn decode_pcm(
         }
     }
     let n = if chroma { 384 } else { 256 };
-    let coeffs = pic.coeffs[addr as usize].as_flattened_mut();
-    for (i, c) in coeffs.iter_mut().take(n).enumerate() {
+    let mut samples = [0i16; 384];
+    for (i, c) in samples.iter_mut().take(n).enumerate() {
         *c = r.u(8, if i < 256 { "pcm_sample_luma" } else { "pcm_sample_chroma" })? as i16;
     }
+    // Stored as blocks 0..24 (see `MbLevels`), in storage order: block 16 first.
+    let mut levels = pic.levels.writer(addr as usize);
+    for b in [16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 19, 20, 21, 22, 23] {
+        levels.block(b).copy_from_slice(&samples[b * 16..b * 16 + 16]);
+    }
+    levels.finish();
     mb.kind = MbKind::IPcm;
     mb.mb_type = 25;
     mb.qp = qp as u8;
@@ -286,7 +290,7 @@ pub(super) fn decode_pcm(
     mb.cbp = 0x2f;
     let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
     set_unused_list(pic, 0, x, y);
-    pic.mbs[addr as usize] = mb;
+    pic.set_mb(addr as usize, mb);
     Ok(())
 }
 
@@ -484,7 +488,7 @@ fn residual(
     let w = pic.mb_width as usize;
     let a_tc = if n.a { Some(pic.mbs[addr as usize - 1].total_coeff) } else { None };
     let b_tc = if n.b { Some(pic.mbs[addr as usize - w].total_coeff) } else { None };
-    let levels = &mut pic.coeffs[addr as usize];
+    let mut levels = pic.levels.writer(addr as usize);
     let tc = &mut mb.total_coeff;
     let cbp_l = mb.cbp & 15;
     // nC of the luma 4x4 block at (x, y) (9.2.1).
@@ -493,24 +497,29 @@ fn residual(
         let b = if y > 0 { Some(tc[(y - 1) * 4 + x]) } else { b_tc.map(|t| t[12 + x]) };
         nc_from_neighbours(a, b)
     };
+    // A block is stored before it is parsed and taken back when it has no level.
     if mb.kind == MbKind::I16x16 {
-        let dc = &mut levels[LUMA_DC];
         let nc = luma_nc(tc, 0, 0);
-        if residual_block(r, nc, dc, 0, 15, 16)? > 0 {
+        if residual_block(r, nc, levels.block(LUMA_DC), 0, 15, 16)? > 0 {
             mb.coded_dc |= 1;
+        } else {
+            levels.drop_last(LUMA_DC, 1);
         }
     }
     for i8x8 in 0..4 {
         let coded = cbp_l & (1 << i8x8) != 0;
         if mb.transform_size_8x8_flag {
+            if !coded {
+                for i4x4 in 0..4 {
+                    let (x, y) = blk_xy(i8x8 * 4 + i4x4);
+                    tc[y * 4 + x] = 0;
+                }
+                continue;
+            }
             // The four interleaved lists together write all 64 levels.
-            let block = levels[i8x8 * 4..i8x8 * 4 + 4].as_flattened_mut();
+            let block = levels.block8x8(i8x8);
             for i4x4 in 0..4 {
                 let (x, y) = blk_xy(i8x8 * 4 + i4x4);
-                if !coded {
-                    tc[y * 4 + x] = 0;
-                    continue;
-                }
                 let mut tmp = [0i16; 16];
                 let nc = luma_nc(tc, x, y);
                 tc[y * 4 + x] = residual_block(r, nc, &mut tmp, 0, 15, 16)?;
@@ -528,24 +537,29 @@ fn residual(
                 tc[y * 4 + x] = 0;
                 continue;
             }
-            let block = &mut levels[blk];
+            let block = levels.block(blk);
             let nc = luma_nc(tc, x, y);
             tc[y * 4 + x] = if mb.kind == MbKind::I16x16 {
                 residual_block(r, nc, block, 1, 15, 15)?
             } else {
                 residual_block(r, nc, block, 0, 15, 16)?
             };
+            if tc[y * 4 + x] == 0 {
+                levels.drop_last(blk, 1);
+            }
         }
     }
     if !chroma {
+        levels.finish();
         return Ok(());
     }
     let cbp_c = mb.cbp >> 4;
     if cbp_c & 3 != 0 {
         for c in 0..2 {
-            let dc = &mut levels[CHROMA_DC + c];
-            if residual_block(r, -1, dc, 0, 3, 4)? > 0 {
+            if residual_block(r, -1, levels.block(CHROMA_DC + c), 0, 3, 4)? > 0 {
                 mb.coded_dc |= 2 << c;
+            } else {
+                levels.drop_last(CHROMA_DC + c, 1);
             }
         }
     }
@@ -559,9 +573,13 @@ fn residual(
             }
             let a = if x > 0 { Some(tc[base + blk - 1]) } else { a_tc.map(|t| t[base + blk + 1]) };
             let b = if y > 0 { Some(tc[base + blk - 2]) } else { b_tc.map(|t| t[base + blk + 2]) };
-            let block = &mut levels[CHROMA_AC + c * 4 + blk];
+            let block = levels.block(CHROMA_AC + c * 4 + blk);
             tc[base + blk] = residual_block(r, nc_from_neighbours(a, b), block, 1, 15, 15)?;
+            if tc[base + blk] == 0 {
+                levels.drop_last(CHROMA_AC + c * 4 + blk, 1);
+            }
         }
     }
+    levels.finish();
     Ok(())
 }

@@ -11,7 +11,7 @@ use super::macroblock::{
 };
 use super::mb::{blk_xy, Macroblock, MbKind, CODED_CB_DC, CODED_LUMA_DC};
 use super::mvpred::Neighbours;
-use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC};
+use super::picture::{LevelWriter, Picture, CHROMA_AC, CHROMA_DC, LUMA_DC};
 use super::slice::SliceType;
 use super::tables::cabac::{LAST_COEFF_8X8, SIG_COEFF_8X8_FRAME};
 use super::tables::mb_types::I_16X16;
@@ -69,9 +69,11 @@ pub fn decode_slice_cabac(
 
 /// Writes the |mvd| of an inter macroblock that is not skipped (inside of the CABAC
 /// neighbourhood arrays). Skipped and intra macroblocks write nothing: readers take 0.
-fn store_mvd(pic: &mut Picture, mb_x: usize, mb_y: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2]) {
+/// Only the slice's `lists` lists: the neighbours that read them are in the same slice,
+/// so list 1 is never read in a P slice.
+fn store_mvd(pic: &mut Picture, mb_x: usize, mb_y: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2], lists: usize) {
     let stride = pic.stride4();
-    for (l, grid) in mvd.iter().enumerate() {
+    for (l, grid) in mvd.iter().enumerate().take(lists) {
         for y in 0..4 {
             let i = (mb_y * 4 + y) * stride + mb_x * 4;
             if let Some(d) = pic.mvd[l].get_mut(i..i + 4) {
@@ -272,7 +274,7 @@ impl MbCabac<'_> {
             let mut syn = CabacInter::new(self, r, pic, addr, n, lists);
             inter_pred(&mut syn, pic, ctx, scratch, &mut mb, addr, n)?;
             let mvd = syn.mvd;
-            store_mvd(pic, mb_x, mb_y, &mvd);
+            store_mvd(pic, mb_x, mb_y, &mvd, lists);
         }
         if mb.kind != MbKind::I16x16 {
             mb.cbp = self.coded_block_pattern(r, a, b, chroma);
@@ -291,7 +293,7 @@ impl MbCabac<'_> {
             self.last_dqp_nonzero = false;
             mb.qp = self.qp as u8;
         }
-        pic.mbs[addr as usize] = mb;
+        pic.set_mb(addr as usize, mb);
         Ok(())
     }
 
@@ -381,14 +383,14 @@ impl MbCabac<'_> {
         // all ones and a skipped one all zeros (as stored).
         let outer = |m: Option<Nb>| m.map_or(if mb.kind.is_intra() { !0 } else { 0 }, |m| m.coded);
         let (left, top) = (outer(a), outer(b));
-        let levels = &mut pic.coeffs[addr as usize];
+        let mut levels = pic.levels.writer(addr as usize);
         let mut coded = 0u32;
         // ctxIdxInc = condTermFlagA + 2 * condTermFlagB, from the bit of block A (left) and
         // block B (above) in `coded` or in the neighbour's mask.
         let inc = |a: (u32, u32), b: (u32, u32)| ((a.0 >> a.1) & 1) as usize + 2 * ((b.0 >> b.1) & 1) as usize;
         if mb.kind == MbKind::I16x16 {
             let i = inc((left, CODED_LUMA_DC), (top, CODED_LUMA_DC));
-            if self.block::<0>(r, &mut levels[LUMA_DC], i)? > 0 {
+            if self.block::<0>(r, &mut levels, LUMA_DC, i)? > 0 {
                 coded |= 1 << CODED_LUMA_DC;
                 mb.coded_dc |= 1;
             }
@@ -410,16 +412,15 @@ impl MbCabac<'_> {
                     coded |= u32::from(tc[bit as usize] > 0) << bit;
                     continue;
                 }
-                let block = levels[blk..blk + 4].as_flattened_mut();
-                self.block8x8(r, block)?
+                self.block8x8(r, levels.block8x8(blk / 4))?
             } else {
                 let ab = if x > 0 { (coded, bit - 1) } else { (left, bit + 3) };
                 let bb = if y > 0 { (coded, bit - 4) } else { (top, bit + 12) };
                 let i = inc(ab, bb);
                 if mb.kind == MbKind::I16x16 {
-                    self.block::<1>(r, &mut levels[blk], i)?
+                    self.block::<1>(r, &mut levels, blk, i)?
                 } else {
-                    self.block::<2>(r, &mut levels[blk], i)?
+                    self.block::<2>(r, &mut levels, blk, i)?
                 }
             };
             tc[bit as usize] = n;
@@ -430,7 +431,7 @@ impl MbCabac<'_> {
             if cbp_c != 0 {
                 for c in 0..2 {
                     let dc = CODED_CB_DC + c as u32;
-                    if self.block::<3>(r, &mut levels[CHROMA_DC + c], inc((left, dc), (top, dc)))? > 0 {
+                    if self.block::<3>(r, &mut levels, CHROMA_DC + c, inc((left, dc), (top, dc)))? > 0 {
                         coded |= 1 << dc;
                         mb.coded_dc |= 2 << c;
                     }
@@ -446,21 +447,23 @@ impl MbCabac<'_> {
                     }
                     let ab = if x > 0 { (coded, bit - 1) } else { (left, bit + 1) };
                     let bb = if y > 0 { (coded, bit - 2) } else { (top, bit + 2) };
-                    let n = self.block::<4>(r, &mut levels[CHROMA_AC + c * 4 + blk], inc(ab, bb))?;
+                    let n = self.block::<4>(r, &mut levels, CHROMA_AC + c * 4 + blk, inc(ab, bb))?;
                     tc[bit as usize] = n;
                     coded |= u32::from(n > 0) << bit;
                 }
             }
         }
+        levels.finish();
         mb.coded = coded;
         Ok(())
     }
 
     /// residual_block_cabac() of ctxBlockCat `CAT` 0..=4 (7.3.5.3.3, 9.3.3.1.3):
     /// coded_block_flag, the significance map and the levels, stored from entry
-    /// startIdx (1 for the AC blocks). Returns the number of non-zero levels.
+    /// startIdx (1 for the AC blocks), as block `blk` of `out` when coded. Returns the
+    /// number of non-zero levels.
     #[inline(always)]
-    fn block<const CAT: usize>(&mut self, r: &mut BitReader, levels: &mut [i16; 16], cbf_inc: usize) -> Result<u8, Fail> {
+    fn block<const CAT: usize>(&mut self, r: &mut BitReader, out: &mut LevelWriter, blk: usize, cbf_inc: usize) -> Result<u8, Fail> {
         // Per ctxBlockCat: ctxIdxBlockCatOffset of coded_block_flag, of the significance
         // map and of coeff_abs_level_minus1 (Table 9-40); maxNumCoeff; startIdx.
         const CBF: [usize; 5] = [0, 4, 8, 12, 16];
@@ -495,16 +498,15 @@ impl MbCabac<'_> {
             }
             i += 1;
         }
-        *levels = [0; 16];
+        let levels = out.block(blk);
         let res = coeff_levels(&mut e, r, st, 227 + ABS[CAT], CAT == 3, &pos[..count], |p, v| levels[(first + p) & 15] = v);
         self.cabac.engine = e;
         res.map(|()| count as u8)
     }
 
     /// An 8x8 block (ctxBlockCat 5, frame coding): no coded_block_flag in 4:2:0 (inferred
-    /// 1); significance contexts from Table 9-43.
-    fn block8x8(&mut self, r: &mut BitReader, levels: &mut [i16]) -> Result<u8, Fail> {
-        let Some(levels) = levels.first_chunk_mut::<64>() else { return Ok(0) };
+    /// 1); significance contexts from Table 9-43. `levels` must be zero.
+    fn block8x8(&mut self, r: &mut BitReader, levels: &mut [i16; 64]) -> Result<u8, Fail> {
         let st = &mut self.cabac.state;
         let mut e = self.cabac.engine;
         let mut pos = [0u8; 64];
@@ -525,7 +527,6 @@ impl MbCabac<'_> {
             }
             i += 1;
         }
-        *levels = [0; 64];
         let res = coeff_levels(&mut e, r, st, 426, false, &pos[..count], |p, v| levels[p & 63] = v);
         self.cabac.engine = e;
         res.map(|()| count as u8)

@@ -14,6 +14,8 @@ use std::sync::Arc;
 /// (Cb 0..4, Cr 0..4; AC levels at entries 1..16). I_PCM samples fill the first 384 entries
 /// in raster order (luma 256, Cb 64, Cr 64).
 /// A block's levels are meaningful only when its TotalCoeff (or `coded_dc` bit) says coded.
+/// The picture stores only the blocks that were coded (`Levels`); this is the expanded form
+/// (`Levels::mb`), with zeros for the others.
 pub type MbLevels = [[i16; 16]; 27];
 pub const LUMA_DC: usize = 16;
 pub const CHROMA_DC: usize = 17;
@@ -62,12 +64,16 @@ pub struct Picture {
     pub slices: u32,
     pub slices_dropped: u32,
     pub mbs: Vec<Macroblock>,
+    /// Number of macroblocks that were decoded, as counted by the decoder when it finished
+    /// the picture (`decoded_mbs` counts `mbs` again).
+    pub mbs_decoded: usize,
     /// Motion vectors per 4x4 block and list, raster order, stride `mb_width * 4`, quarter pel.
     pub mv: [Vec<[i16; 2]>; 2],
     /// ref_idx per 4x4 block and list (REF_NONE where the list is unused or the block intra).
     /// Both arrays are valid only inside decoded macroblocks.
     pub ref_idx: [Vec<i8>; 2],
-    pub coeffs: Vec<MbLevels>,
+    /// Residual levels of the coded blocks (see `MbLevels` for the block numbering).
+    pub levels: Levels,
     /// |mvd| per 4x4 block and list (saturated at 255), for CABAC contexts of later
     /// macroblocks; written by CABAC slices only.
     pub mvd: [Vec<[u8; 2]>; 2],
@@ -77,6 +83,14 @@ pub struct Picture {
     /// Per slice (index slice_num - 1): deblocking parameters and parameter sets, for
     /// picture reconstruction (`recon`).
     pub slice_info: Vec<SliceInfo>,
+    /// Per macroblock: the `generation` in which `mbs` got its entry. `reset` does not
+    /// clear `mbs` (a memset of 0.5 MB per 1080p picture, then written again); `seal`
+    /// resets the entries the picture did not write.
+    mb_written: Vec<u32>,
+    generation: u32,
+    /// A B slice was decoded into the picture: list 1 of `ref_idx` may hold entries other
+    /// than REF_NONE (no other slice writes list 1), so `reset` has to clear it.
+    pub(super) list1_used: bool,
 }
 
 /// What picture reconstruction needs of a slice's headers (one per parsed slice).
@@ -124,12 +138,16 @@ impl Picture {
             slices: 0,
             slices_dropped: 0,
             mbs: Vec::new(),
+            mbs_decoded: 0,
             mv: [Vec::new(), Vec::new()],
             ref_idx: [Vec::new(), Vec::new()],
-            coeffs: Vec::new(),
+            levels: Levels::default(),
             mvd: [Vec::new(), Vec::new()],
             ref_ids: Vec::new(),
             slice_info: Vec::new(),
+            mb_written: Vec::new(),
+            generation: 0,
+            list1_used: false,
         }
     }
 
@@ -140,11 +158,16 @@ impl Picture {
         self.mb_height = sps.mb_height();
         self.crop = sps.crop_rect();
         let mbs = (self.mb_width * self.mb_height) as usize;
-        // Filling in place (a memset: the default is all zero bytes) instead of clear +
-        // resize, which writes field by field.
-        self.mbs.truncate(mbs);
-        self.mbs.fill(Macroblock::default());
+        // Entries left from the last picture stay until `seal`: only the decoder reads `mbs`
+        // before then, and only entries written in this picture (`is_written`).
         self.mbs.resize(mbs, Macroblock::default());
+        self.mbs_decoded = 0;
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.mb_written.fill(0);
+            self.generation = 1;
+        }
+        self.mb_written.resize(mbs, 0);
         // Every decoded macroblock writes its list-0 vectors and ref_idx; list 1 is reset
         // here and written only by B slices. Entries of macroblocks that were not decoded are
         // stale and must be ignored (see `Macroblock::is_decoded`).
@@ -152,17 +175,50 @@ impl Picture {
             self.mv[l].resize(mbs * 16, [0, 0]);
             self.ref_idx[l].resize(mbs * 16, REF_NONE);
         }
-        self.ref_idx[1].fill(REF_NONE);
+        if std::mem::take(&mut self.list1_used) {
+            self.ref_idx[1].fill(REF_NONE);
+        }
         for l in 0..2 {
             self.mvd[l].resize(mbs * 16, [0, 0]);
         }
-        // Levels are written (and zeroed first) only for coded blocks; never read otherwise.
-        self.coeffs.resize(mbs, [[0; 16]; 27]);
+        self.levels.reset(mbs);
         self.slices = 0;
         self.slices_dropped = 0;
         self.ref_ids.clear();
         self.slice_info.clear();
         self.picture_type = PictureType::I;
+    }
+
+    /// Sets macroblock `addr` of the picture being decoded.
+    #[inline]
+    pub(super) fn set_mb(&mut self, addr: usize, mb: Macroblock) {
+        if let (Some(m), Some(w)) = (self.mbs.get_mut(addr), self.mb_written.get_mut(addr)) {
+            // Stamped only when decoded, so that the stamps count decoded macroblocks.
+            if mb.is_decoded() {
+                *w = self.generation;
+            }
+            *m = mb;
+        }
+    }
+
+    /// Whether the picture being decoded has set macroblock `addr` (`set_mb`).
+    pub(super) fn is_written(&self, addr: usize) -> bool {
+        self.mb_written.get(addr) == Some(&self.generation)
+    }
+
+    /// Ends decoding: macroblocks that no slice set become `Macroblock::default()` (not
+    /// decoded), as if `reset` had cleared them; counts the decoded ones (`mbs_decoded`).
+    pub(super) fn seal(&mut self) {
+        let g = self.generation;
+        let mut n = 0;
+        for (m, &w) in self.mbs.iter_mut().zip(&self.mb_written) {
+            if w != g {
+                *m = Macroblock::default();
+            } else {
+                n += 1;
+            }
+        }
+        self.mbs_decoded = n;
     }
 
     /// Stride of the per-4x4 arrays.
@@ -200,8 +256,8 @@ impl Picture {
                     }
                 }
             }
-            let Some(levels) = self.coeffs.get(addr) else { continue };
-            for (b, block) in levels.iter().enumerate() {
+            let levels = self.levels.of(addr);
+            for b in 0..27 {
                 let coded = match b {
                     _ if m.kind == MbKind::IPcm => b < 24,
                     0..16 => {
@@ -213,7 +269,7 @@ impl Picture {
                     _ => m.total_coeff.get(16 + b - CHROMA_AC).is_some_and(|&n| n > 0),
                 };
                 if coded {
-                    for v in block {
+                    for v in levels.block(b).unwrap_or(&[0; 16]) {
                         eat(&v.to_le_bytes());
                     }
                 }
@@ -225,6 +281,169 @@ impl Picture {
     /// Number of macroblocks that were decoded.
     pub fn decoded_mbs(&self) -> usize {
         self.mbs.iter().filter(|m| m.is_decoded()).count()
+    }
+}
+
+/// Residual levels of a picture, compact: per macroblock only the blocks that were coded,
+/// 16 levels each, one run per macroblock in a buffer shared by the picture. Written in
+/// decoding order (`Levels::writer`), so that the scan writes a few hundred bytes per
+/// macroblock into a buffer that stays in cache, instead of touching a full `MbLevels`.
+#[derive(Debug, Clone, Default)]
+pub struct Levels {
+    data: Vec<i16>,
+    /// Per macroblock: where its run starts in `data` and which blocks it holds, as bits in
+    /// storage order (`slot_bit`).
+    index: Vec<(u32, u32)>,
+}
+
+/// Bit of block `b` in a run's mask: blocks are stored in the order they are parsed, the
+/// Intra16x16 DC block (16) first, then luma blocks 0..16, then the chroma blocks.
+#[inline(always)]
+const fn slot_bit(b: usize) -> u32 {
+    match b {
+        0..16 => b as u32 + 1,
+        16 => 0,
+        _ => b as u32,
+    }
+}
+
+/// Number of blocks in `MbLevels`.
+const BLOCKS: usize = 27;
+
+impl Levels {
+    /// Forgets every macroblock's levels, for a picture of `mbs` macroblocks.
+    pub fn reset(&mut self, mbs: usize) {
+        self.data.clear();
+        self.index.clear();
+        self.index.resize(mbs, (0, 0));
+    }
+
+    /// The stored blocks of macroblock `addr` (none where it has no run).
+    #[inline]
+    pub fn of(&self, addr: usize) -> MbLevelsRef<'_> {
+        match self.index.get(addr) {
+            Some(&(start, mask)) => {
+                let run = self.data.get(start as usize..).unwrap_or(&[]);
+                MbLevelsRef { data: run, mask }
+            }
+            None => MbLevelsRef { data: &[], mask: 0 },
+        }
+    }
+
+    /// Macroblock `addr`'s levels, expanded (zeros in the blocks that are not stored).
+    pub fn mb(&self, addr: usize) -> MbLevels {
+        let l = self.of(addr);
+        let mut out = [[0; 16]; BLOCKS];
+        for (b, o) in out.iter_mut().enumerate() {
+            if let Some(v) = l.block(b) {
+                *o = *v;
+            }
+        }
+        out
+    }
+
+    /// Starts the run of macroblock `addr`, replacing any earlier one. Blocks must be added
+    /// in storage order (`slot_bit`); the run is recorded by `LevelWriter::finish`.
+    #[inline]
+    pub fn writer(&mut self, addr: usize) -> LevelWriter<'_> {
+        let start = self.data.len();
+        LevelWriter { levels: self, addr, start, mask: 0 }
+    }
+}
+
+/// The stored blocks of one macroblock.
+#[derive(Clone, Copy)]
+pub struct MbLevelsRef<'a> {
+    data: &'a [i16],
+    mask: u32,
+}
+
+impl<'a> MbLevelsRef<'a> {
+    /// Block `b` (numbering of `MbLevels`), if stored.
+    #[inline]
+    pub fn block(&self, b: usize) -> Option<&'a [i16; 16]> {
+        let bit = slot_bit(b);
+        if b >= BLOCKS || (self.mask >> bit) & 1 == 0 {
+            return None;
+        }
+        let i = (self.mask & ((1 << bit) - 1)).count_ones() as usize * 16;
+        self.data.get(i..i + 16)?.first_chunk::<16>()
+    }
+
+    /// The 64 levels of luma 8x8 block `b8` (blocks 4 * b8 .. 4 * b8 + 4), if all stored.
+    #[inline]
+    pub fn block8x8(&self, b8: usize) -> Option<&'a [i16; 64]> {
+        let bit = slot_bit(b8 * 4);
+        if b8 >= 4 || (self.mask >> bit) & 15 != 15 {
+            return None;
+        }
+        let i = (self.mask & ((1 << bit) - 1)).count_ones() as usize * 16;
+        self.data.get(i..i + 64)?.first_chunk::<64>()
+    }
+}
+
+/// Adds the blocks of one macroblock to `Levels`, in storage order.
+pub struct LevelWriter<'l> {
+    levels: &'l mut Levels,
+    addr: usize,
+    start: usize,
+    mask: u32,
+}
+
+impl LevelWriter<'_> {
+    /// Appends `n` zeroed blocks from block `b` (`n` > 1 only for luma) and returns them.
+    #[inline]
+    fn add(&mut self, b: usize, n: usize) -> &mut [i16] {
+        let bit = slot_bit(b);
+        // Out of order (a caller's bug, not input): the blocks go to a run of their own
+        // that is not recorded, so stored blocks stay where the mask says.
+        debug_assert!(self.mask >> bit == 0, "level blocks out of storage order");
+        if self.mask >> bit == 0 {
+            self.mask |= ((1 << n) - 1) << bit;
+        } else {
+            self.mask = u32::MAX;
+        }
+        let d = &mut self.levels.data;
+        let o = d.len();
+        d.resize(o + 16 * n, 0);
+        &mut d[o..]
+    }
+
+    /// A zeroed block `b`, now stored.
+    #[inline]
+    pub fn block(&mut self, b: usize) -> &mut [i16; 16] {
+        let s = self.add(b, 1);
+        s.first_chunk_mut::<16>().unwrap_or_else(|| unreachable!())
+    }
+
+    /// The zeroed 64 levels of luma 8x8 block `b8`, now stored (as its four blocks).
+    #[inline]
+    pub fn block8x8(&mut self, b8: usize) -> &mut [i16; 64] {
+        let s = self.add((b8 & 3) * 4, 4);
+        s.first_chunk_mut::<64>().unwrap_or_else(|| unreachable!())
+    }
+
+    /// Takes back the block (or 8x8 block) added last: it turned out not coded.
+    #[inline]
+    pub fn drop_last(&mut self, b: usize, n: usize) {
+        let bit = slot_bit(b);
+        if self.mask != u32::MAX {
+            self.mask &= !(((1 << n) - 1) << bit);
+        }
+        let d = &mut self.levels.data;
+        d.truncate(d.len().saturating_sub(16 * n));
+    }
+
+    /// Records the run as macroblock `addr`'s levels.
+    #[inline]
+    pub fn finish(self) {
+        let (start, mask) = (self.start, self.mask);
+        if let Some(e) = self.levels.index.get_mut(self.addr) {
+            *e = match u32::try_from(start) {
+                Ok(s) if mask != u32::MAX => (s, mask),
+                _ => (0, 0),
+            };
+        }
     }
 }
 

@@ -167,7 +167,7 @@ impl Reconstructor {
                 c: my > 0 && mx + 1 < mbw && usable(addr - mbw + 1),
                 d: mx > 0 && my > 0 && usable(addr - mbw - 1),
             };
-            let levels = &pic.coeffs[addr];
+            let levels = &pic.levels.mb(addr);
             let frame = &mut self.frame;
             match mb.kind {
                 MbKind::IPcm => {

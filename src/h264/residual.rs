@@ -20,7 +20,7 @@
 
 use super::dequant::{self, chroma_qp, LevelScale, LIST_INTER_Y};
 use super::mb::{blk_xy, Macroblock, MbKind};
-use super::picture::{MbLevels, Picture, CHROMA_AC, CHROMA_DC};
+use super::picture::{MbLevelsRef, Picture, CHROMA_AC, CHROMA_DC};
 use super::sps::ScalingMatrices;
 use super::transform::{idct4, idct8};
 use std::fmt;
@@ -126,7 +126,7 @@ impl ResidualDecoder {
         let chroma = first.sps.chroma_array_type() != 0;
         let offsets = [first.pps.chroma_qp_index_offset, first.pps.second_chroma_qp_index_offset];
         let p = &mut self.planes;
-        for (addr, (mb, levels)) in pic.mbs.iter().zip(pic.coeffs.iter()).enumerate().take(mbw * mbh) {
+        for (addr, mb) in pic.mbs.iter().enumerate().take(mbw * mbh) {
             let state = match mb.kind {
                 MbKind::NotDecoded => MbResidual::Missing,
                 MbKind::PSkip | MbKind::BSkip => MbResidual::Skip,
@@ -141,11 +141,11 @@ impl ResidualDecoder {
             // Only coded blocks are written, and a macroblock without any writes none.
             self.dirty[addr] = state == MbResidual::Inter && mb.cbp != 0;
             if self.dirty[addr] {
-                inter_mb(p, mx, my, mb, levels, ls, offsets, chroma);
+                inter_mb(p, mx, my, mb, pic.levels.of(addr), ls, offsets, chroma);
             }
         }
         // Macroblocks without an entry in `mbs` (none when `Picture::reset` sized it): zeros.
-        for addr in pic.mbs.len().min(pic.coeffs.len())..mbw * mbh {
+        for addr in pic.mbs.len()..mbw * mbh {
             if std::mem::take(&mut self.dirty[addr]) {
                 clear_mb(p, addr % mbw, addr / mbw);
             }
@@ -191,6 +191,19 @@ fn put(plane: &mut [i16], stride: usize, off: usize, n: usize, r: &[i32]) {
     }
 }
 
+/// The residual of a 4x4 block whose only non-zero scaled coefficient is `d00`, into
+/// `plane` at `off`: the inverse transform gives (d00 + 32) >> 6 everywhere (8-338 ..
+/// 8-354 with every other d_ij zero), so `idct4` is not needed.
+#[inline]
+fn put_flat(plane: &mut [i16], stride: usize, off: usize, d00: i32) {
+    let v = ((d00 + 32) >> 6).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+    for y in 0..4 {
+        if let Some(row) = plane.get_mut(off + y * stride..).and_then(|s| s.first_chunk_mut::<4>()) {
+            *row = [v; 4];
+        }
+    }
+}
+
 /// The residual of one inter macroblock (8.5.12 / 8.5.13 for luma, 8.5.11 for chroma).
 #[allow(clippy::too_many_arguments)]
 fn inter_mb(
@@ -198,7 +211,7 @@ fn inter_mb(
     mx: usize,
     my: usize,
     mb: &Macroblock,
-    levels: &MbLevels,
+    levels: MbLevelsRef,
     ls: &LevelScale,
     offsets: [i32; 2],
     chroma: bool,
@@ -215,21 +228,24 @@ fn inter_mb(
                 if mb.cbp & (1 << b8) == 0 {
                     continue;
                 }
+                let Some(lv) = levels.block8x8(b8) else { continue };
                 let mut d = [0i32; 64];
-                dequant::scale_8x8(levels[b8 * 4..b8 * 4 + 4].as_flattened(), ls8, qp, &mut d);
+                dequant::scale_8x8(lv, ls8, qp, &mut d);
                 let off = base + (b8 >> 1) * 8 * w + (b8 & 1) * 8;
                 put(&mut p.y, w, off, 8, &idct8(&d));
             }
         } else {
             let ls4 = &ls.ls4[LIST_INTER_Y][(qp % 6) as usize];
-            for (blk, lv) in levels.iter().take(16).enumerate() {
+            for blk in 0..16 {
                 let (bx, by) = blk_xy(blk);
                 if mb.total_coeff[by * 4 + bx] == 0 {
                     continue;
                 }
+                let Some(lv) = levels.block(blk) else { continue };
+                let off = base + by * 4 * w + bx * 4;
                 let mut d = [0i32; 16];
                 dequant::scale_4x4(lv, ls4, qp, false, &mut d);
-                put(&mut p.y, w, base + by * 4 * w + bx * 4, 4, &idct4(&d));
+                put(&mut p.y, w, off, 4, &idct4(&d));
             }
         }
     }
@@ -242,19 +258,23 @@ fn inter_mb(
         // Inter Cb / Inter Cr follow Inter Y in Table 7-2.
         let ls4 = &ls.ls4[LIST_INTER_Y + 1 + c][(qpc % 6) as usize];
         let mut dc = [0i32; 4];
-        if mb.coded_dc & (2 << c) != 0 {
-            dequant::chroma_dc(&levels[CHROMA_DC + c], ls4[0], qpc, &mut dc);
+        if let Some(lv) = levels.block(CHROMA_DC + c).filter(|_| mb.coded_dc & (2 << c) != 0) {
+            dequant::chroma_dc(lv, ls4[0], qpc, &mut dc);
         }
         let plane = if c == 0 { &mut p.cb } else { &mut p.cr };
         for (blk, &dcv) in dc.iter().enumerate() {
+            let off = cbase + (blk >> 1) * 4 * cw + (blk & 1) * 4;
+            let Some(lv) = levels.block(CHROMA_AC + 4 * c + blk).filter(|_| mb.total_coeff[16 + 4 * c + blk] > 0) else {
+                // DC only (the common case).
+                if dcv != 0 {
+                    put_flat(plane, cw, off, dcv);
+                }
+                continue;
+            };
             let mut d = [0i32; 16];
-            if mb.total_coeff[16 + 4 * c + blk] > 0 {
-                dequant::scale_4x4(&levels[CHROMA_AC + 4 * c + blk], ls4, qpc, true, &mut d);
-            }
+            dequant::scale_4x4(lv, ls4, qpc, true, &mut d);
             d[0] = dcv;
-            if d.iter().any(|&v| v != 0) {
-                put(plane, cw, cbase + (blk >> 1) * 4 * cw + (blk & 1) * 4, 4, &idct4(&d));
-            }
+            put(plane, cw, off, 4, &idct4(&d));
         }
     }
 }
@@ -272,6 +292,18 @@ mod tests {
         assert!(plane.iter().all(|&v| v == i16::MIN));
         // Out of the plane: nothing written, no panic.
         put(&mut plane, 4, 14, 4, &[1; 16]);
+    }
+
+    #[test]
+    fn a_flat_block_is_its_inverse_transform() {
+        for d00 in [-40_000, -4096, -33, -32, -31, -1, 1, 31, 32, 33, 95, 96, 4095, 40_000] {
+            let mut d = [0i32; 16];
+            d[0] = d00;
+            let (mut a, mut b) = ([0i16; 16], [0i16; 16]);
+            put(&mut a, 4, 0, 4, &idct4(&d));
+            put_flat(&mut b, 4, 0, d00);
+            assert_eq!(a, b, "d00 {d00}");
+        }
     }
 
     #[test]
