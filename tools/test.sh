@@ -10,7 +10,7 @@
 #      GOPWATCH_SYNTH / GOPWATCH_SHARED set,
 #   6. runs the Python tools' tests (tools/synth with tiny clips, the CoViAR oracle's core),
 #   7. runs the parser tests for aarch64 under qemu,
-#   8. builds for armv7 and checks that its parses equal the host's.
+#   8. builds for armv7 and checks that its parses and extracted features equal the host's.
 # Every step is skipped when already done, so a second run only runs the tests.
 set -euo pipefail
 
@@ -160,7 +160,7 @@ section "7/8 parser tests on aarch64 under qemu"
 cargo test --profile ci --locked --target aarch64-unknown-linux-gnu --lib --test mvs_oracle --test bad_input -- --skip cli_
 
 # ---------------------------------------------------------------------------------------
-section "8/8 build for armv7; its parses equal the host's"
+section "8/8 build for armv7; its parses and features equal the host's"
 cargo build --release --locked --target armv7-unknown-linux-gnueabihf
 # 32-bit targets take other code paths (the CABAC engine's register is 32 bits wide there):
 # every picture's parse digest under qemu-arm must equal the host binary's.
@@ -170,4 +170,14 @@ for s in main_cabac_nob high_b3_pyrnormal high_direct_temporal high_cqm main_cab
     arm=$(qemu-arm -L /usr/arm-linux-gnueabihf "$ARMV7_BIN" scan --digest "$STREAMS/$s.264" | grep '^picture')
     [[ -n $host && $host == "$arm" ]] || die "armv7 parse of $s.264 differs from the host's (scan --digest)"
     echo "armv7 = host: $s.264 ($(wc -l <<<"$host") pictures)"
+done
+# The features the networks see must not depend on the machine that computed them
+# (training data on a PC, inference on the board): extract's files are byte-identical.
+for size in native 112; do
+    rm -rf "target/tmp/extract_host_$size" "target/tmp/extract_armv7_$size"
+    target/ci/gopwatch extract --list "$SYNTH/CLIPS.csv" --out "target/tmp/extract_host_$size" --size $size 2>/dev/null
+    qemu-arm -L /usr/arm-linux-gnueabihf "$ARMV7_BIN" extract --list "$SYNTH/CLIPS.csv" --out "target/tmp/extract_armv7_$size" --size $size 2>/dev/null
+    diff -r "target/tmp/extract_host_$size" "target/tmp/extract_armv7_$size" >/dev/null ||
+        die "armv7 extract --size $size differs from the host's"
+    echo "armv7 = host: extract --size $size of $(ls "target/tmp/extract_host_$size"/*.npz | wc -l) synthetic clips"
 done
