@@ -397,9 +397,21 @@ impl MbCabac<'_> {
         }
         let tc = &mut mb.total_coeff;
         let cbp_l = mb.cbp & 15;
+        // luma4x4BlkIdx -> raster position y * 4 + x (blk_xy as a table: the loop is not
+        // unrolled, and the bit arithmetic of blk_xy cost more than the load).
+        const RASTER: [u8; 16] = {
+            let mut t = [0u8; 16];
+            let mut b = 0;
+            while b < 16 {
+                let (x, y) = blk_xy(b);
+                t[b] = (y * 4 + x) as u8;
+                b += 1;
+            }
+            t
+        };
         for blk in 0..16 {
-            let (x, y) = blk_xy(blk);
-            let bit = (y * 4 + x) as u32;
+            let bit = u32::from(RASTER[blk]);
+            let (x, y) = (bit & 3, bit >> 2);
             if cbp_l & (1 << (blk / 4)) == 0 {
                 tc[bit as usize] = 0;
                 continue;
@@ -407,8 +419,7 @@ impl MbCabac<'_> {
             let n = if mb.transform_size_8x8_flag {
                 if blk % 4 != 0 {
                     // The four 4x4 blocks of an 8x8 block share its count (block 0's).
-                    let (x0, y0) = blk_xy(blk & !3);
-                    tc[bit as usize] = tc[y0 * 4 + x0];
+                    tc[bit as usize] = tc[usize::from(RASTER[blk & !3])];
                     coded |= u32::from(tc[bit as usize] > 0) << bit;
                     continue;
                 }
