@@ -7,7 +7,7 @@ use super::cavlc::{nc_from_neighbours, residual_block};
 use super::dpb::RefFrame;
 use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
-use super::direct::{direct_motion, DirectCtx, DirectMotion};
+use super::direct::{direct_motion, direct_motion_corners, expand_corners, DirectCtx, DirectMotion};
 use super::mvpred::{mb_neighbours, median, p_skip_mv, MvCache, Neighbours, Shape, REF_NA};
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
@@ -359,14 +359,28 @@ pub fn inter_pred(
         } else {
             [[(REF_NA, [0, 0]); 3]; 2]
         };
-        direct_motion(&dctx, &nb, addr as usize, direct);
-        for (l, d) in direct.iter().enumerate() {
-            // With direct_8x8_inference each quadrant is uniform (its corner's motion), so
-            // the corners tell whether the whole macroblock is.
-            if dctx.direct_8x8_inference && [3, 12, 15].iter().all(|&b| motion_key(&d[b]) == motion_key(&d[0])) {
+        if !dctx.direct_8x8_inference {
+            direct_motion(&dctx, &nb, addr as usize, direct);
+            for (l, d) in direct.iter().enumerate() {
+                store_blocks(pic, l, mb_x, mb_y, d);
+            }
+            return Ok(());
+        }
+        // With direct_8x8_inference each quadrant is uniform (its corner's motion): the
+        // corners tell whether the whole macroblock is, and only a macroblock that is not
+        // needs the other blocks.
+        direct_motion_corners(&dctx, &nb, addr as usize, direct);
+        let mut expanded = false;
+        for l in 0..2 {
+            let d = &direct[l];
+            if [3, 12, 15].iter().all(|&b| motion_key(&d[b]) == motion_key(&d[0])) {
                 fill_mb(pic, l, mb_x, mb_y, d[0].0, d[0].1);
             } else {
-                store_blocks(pic, l, mb_x, mb_y, d);
+                if !expanded {
+                    expand_corners(direct);
+                    expanded = true;
+                }
+                store_blocks(pic, l, mb_x, mb_y, &direct[l]);
             }
         }
         return Ok(());
