@@ -81,6 +81,28 @@ pub type MbNeighbours = [(i8, [i16; 2]); 3];
 /// neighbours per list (used by spatial direct: 8.4.1.3 with the macroblock as one 16x16
 /// partition).
 pub fn direct_motion(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: usize, out: &mut DirectMotion) {
+    direct_motion_corners(ctx, nb, mb_addr, out);
+    if ctx.direct_8x8_inference {
+        expand_corners(out);
+    }
+}
+
+/// With direct_8x8_inference: each quadrant's motion is its corner block's; copies it to
+/// the quadrant's other blocks.
+pub fn expand_corners(out: &mut DirectMotion) {
+    for (q, &corner) in CORNERS.iter().enumerate() {
+        for l in 0..2 {
+            let v = out[l][corner];
+            for blk in QUADRANT[q] {
+                out[l][blk] = v;
+            }
+        }
+    }
+}
+
+/// `direct_motion`, except that with direct_8x8_inference only the corner blocks (0, 3, 12,
+/// 15) are set (`expand_corners` sets the rest).
+pub fn direct_motion_corners(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: usize, out: &mut DirectMotion) {
     let l1 = ctx.lists[1].first().and_then(|e| e.as_ref());
     let col = l1.and_then(|r| r.pic.as_deref());
     // Blocks computed: with 8x8 inference one per quadrant (its corner), copied to the rest.
@@ -145,16 +167,6 @@ pub fn direct_motion(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: usize, ou
             };
             out[0][blk] = (ref0 as i8, mv0);
             out[1][blk] = (0, mv1);
-        }
-    }
-    if ctx.direct_8x8_inference {
-        for (q, &corner) in CORNERS.iter().enumerate() {
-            for l in 0..2 {
-                let v = out[l][corner];
-                for blk in QUADRANT[q] {
-                    out[l][blk] = v;
-                }
-            }
         }
     }
 }

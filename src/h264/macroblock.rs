@@ -7,7 +7,7 @@ use super::cavlc::{nc_from_neighbours, residual_block};
 use super::dpb::RefFrame;
 use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
-use super::direct::{direct_motion, DirectCtx, DirectMotion};
+use super::direct::{direct_motion, direct_motion_corners, expand_corners, DirectCtx, DirectMotion};
 use super::mvpred::{mb_neighbours, median, p_skip_mv, MvCache, Neighbours, Shape, REF_NA};
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
@@ -140,9 +140,17 @@ pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, 
     }
 }
 
+/// A block's ref_idx and vector as one integer, for cheap equality tests (a tuple `==`
+/// compares field by field with a branch each).
+#[inline(always)]
+fn motion_key(b: &(i8, [i16; 2])) -> u64 {
+    u64::from(b.0 as u8) | (u64::from(b.1[0] as u16) << 8) | (u64::from(b.1[1] as u16) << 24)
+}
+
 /// Sets the ref_idx and vector of each of the 16 blocks (raster order) of a macroblock.
 fn store_blocks(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, blocks: &[(i8, [i16; 2]); 16]) {
-    if blocks.iter().all(|b| *b == blocks[0]) {
+    let k0 = motion_key(&blocks[0]);
+    if blocks.iter().all(|b| motion_key(b) == k0) {
         // The common case: one motion for the whole macroblock.
         return fill_mb(pic, list, mb_x, mb_y, blocks[0].0, blocks[0].1);
     }
@@ -351,9 +359,29 @@ pub fn inter_pred(
         } else {
             [[(REF_NA, [0, 0]); 3]; 2]
         };
-        direct_motion(&dctx, &nb, addr as usize, direct);
-        for (l, d) in direct.iter().enumerate() {
-            store_blocks(pic, l, mb_x, mb_y, d);
+        if !dctx.direct_8x8_inference {
+            direct_motion(&dctx, &nb, addr as usize, direct);
+            for (l, d) in direct.iter().enumerate() {
+                store_blocks(pic, l, mb_x, mb_y, d);
+            }
+            return Ok(());
+        }
+        // With direct_8x8_inference each quadrant is uniform (its corner's motion): the
+        // corners tell whether the whole macroblock is, and only a macroblock that is not
+        // needs the other blocks.
+        direct_motion_corners(&dctx, &nb, addr as usize, direct);
+        let mut expanded = false;
+        for l in 0..2 {
+            let d = &direct[l];
+            if [3, 12, 15].iter().all(|&b| motion_key(&d[b]) == motion_key(&d[0])) {
+                fill_mb(pic, l, mb_x, mb_y, d[0].0, d[0].1);
+            } else {
+                if !expanded {
+                    expand_corners(direct);
+                    expanded = true;
+                }
+                store_blocks(pic, l, mb_x, mb_y, &direct[l]);
+            }
         }
         return Ok(());
     }

@@ -395,36 +395,51 @@ impl MbCabac<'_> {
                 mb.coded_dc |= 1;
             }
         }
+        // `mb` is fresh (`macroblock_layer`): TotalCoeff of the blocks that are not coded is
+        // already 0, so uncoded 8x8 quadrants and chroma AC are skipped without a store.
+        debug_assert!(mb.total_coeff == [0; 24]);
         let tc = &mut mb.total_coeff;
         let cbp_l = mb.cbp & 15;
-        for blk in 0..16 {
-            let (x, y) = blk_xy(blk);
-            let bit = (y * 4 + x) as u32;
-            if cbp_l & (1 << (blk / 4)) == 0 {
-                tc[bit as usize] = 0;
+        // luma4x4BlkIdx -> raster position y * 4 + x (blk_xy as a table: the loop is not
+        // unrolled, and the bit arithmetic of blk_xy cost more than the load).
+        const RASTER: [u8; 16] = {
+            let mut t = [0u8; 16];
+            let mut b = 0;
+            while b < 16 {
+                let (x, y) = blk_xy(b);
+                t[b] = (y * 4 + x) as u8;
+                b += 1;
+            }
+            t
+        };
+        for b8 in 0..4 {
+            if cbp_l & (1 << b8) == 0 {
                 continue;
             }
-            let n = if mb.transform_size_8x8_flag {
-                if blk % 4 != 0 {
-                    // The four 4x4 blocks of an 8x8 block share its count (block 0's).
-                    let (x0, y0) = blk_xy(blk & !3);
-                    tc[bit as usize] = tc[y0 * 4 + x0];
-                    coded |= u32::from(tc[bit as usize] > 0) << bit;
-                    continue;
+            if mb.transform_size_8x8_flag {
+                // The four 4x4 blocks of an 8x8 block share its count.
+                let n = self.block8x8(r, levels.block8x8(b8))?;
+                let b0 = usize::from(RASTER[b8 * 4]);
+                for o in [0, 1, 4, 5] {
+                    tc[(b0 + o) & 15] = n;
                 }
-                self.block8x8(r, levels.block8x8(blk / 4))?
-            } else {
+                coded |= u32::from(n > 0) * (0x33 << b0);
+                continue;
+            }
+            for blk in b8 * 4..b8 * 4 + 4 {
+                let bit = u32::from(RASTER[blk]);
+                let (x, y) = (bit & 3, bit >> 2);
                 let ab = if x > 0 { (coded, bit - 1) } else { (left, bit + 3) };
                 let bb = if y > 0 { (coded, bit - 4) } else { (top, bit + 12) };
                 let i = inc(ab, bb);
-                if mb.kind == MbKind::I16x16 {
+                let n = if mb.kind == MbKind::I16x16 {
                     self.block::<1>(r, &mut levels, blk, i)?
                 } else {
                     self.block::<2>(r, &mut levels, blk, i)?
-                }
-            };
-            tc[bit as usize] = n;
-            coded |= u32::from(n > 0) << bit;
+                };
+                tc[bit as usize] = n;
+                coded |= u32::from(n > 0) << bit;
+            }
         }
         if chroma {
             let cbp_c = mb.cbp >> 4;
@@ -437,14 +452,10 @@ impl MbCabac<'_> {
                     }
                 }
             }
-            for c in 0..2 {
+            for c in (0..2).filter(|_| cbp_c & 2 != 0) {
                 for blk in 0..4 {
                     let (x, y) = (blk & 1, blk >> 1);
                     let bit = (16 + 4 * c + blk) as u32;
-                    if cbp_c & 2 == 0 {
-                        tc[bit as usize] = 0;
-                        continue;
-                    }
                     let ab = if x > 0 { (coded, bit - 1) } else { (left, bit + 1) };
                     let bb = if y > 0 { (coded, bit - 2) } else { (top, bit + 2) };
                     let n = self.block::<4>(r, &mut levels, CHROMA_AC + c * 4 + blk, inc(ab, bb))?;

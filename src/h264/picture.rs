@@ -405,7 +405,15 @@ impl LevelWriter<'_> {
         }
         let d = &mut self.levels.data;
         let o = d.len();
-        d.resize(o + 16 * n, 0);
+        // Fixed-size appends (stores of a constant size; `resize` may stay an out-of-line
+        // element loop).
+        if n == 4 {
+            d.extend_from_slice(&[0; 64]);
+        } else {
+            for _ in 0..n {
+                d.extend_from_slice(&[0; 16]);
+            }
+        }
         &mut d[o..]
     }
 
