@@ -146,7 +146,7 @@ pub fn run(opts: &Options) -> Result<Report, ExtractError> {
         clips
             .par_iter()
             .map(|c| {
-                let o = one(c, opts, &classes);
+                let o = one(c, opts, &classes, &bar);
                 if let Outcome::Failed(why) = &o {
                     bar.suspend(|| eprintln!("gopwatch extract: {}: {why}", c.name));
                 }
@@ -235,7 +235,7 @@ enum Outcome {
     Failed(String),
 }
 
-fn one(c: &Clip, opts: &Options, classes: &[&str]) -> Outcome {
+fn one(c: &Clip, opts: &Options, classes: &[&str], bar: &ProgressBar) -> Outcome {
     let path = opts.out.join(list::npz_name(c));
     if path.exists() {
         return Outcome::Skipped;
@@ -253,6 +253,9 @@ fn one(c: &Clip, opts: &Options, classes: &[&str]) -> Outcome {
         Ok(t) => t,
         Err(e) => return Outcome::Failed(e.to_string()),
     };
+    for w in &t.warnings {
+        bar.suspend(|| eprintln!("gopwatch extract: {}: warning: {w}", c.name));
+    }
     let label = classes.iter().position(|&l| l == c.label).unwrap_or(0) as i64;
     let bytes = match npz(&t, c, label, &params, opts.seed) {
         Ok(b) => b,

@@ -61,6 +61,9 @@ pub struct ClipTensors {
     pub mv: Vec<i16>,
     /// [S, 3, H, W] accumulated residual, Y, Cb, Cr (chroma at luma resolution).
     pub residual: Vec<i16>,
+    /// What was damaged but did not stop the clip (missing macroblocks, a picture left out
+    /// of the chain), for the caller to report with the clip's name.
+    pub warnings: Vec<String>,
 }
 
 /// Why a clip cannot be turned into tensors.
@@ -181,6 +184,7 @@ pub fn extract(stream: &[u8], params: &Params) -> Result<ClipTensors, ClipError>
         iframe: vec![0; s * 3 * w * h],
         mv: vec![0; s * 2 * w * h],
         residual: vec![0; s * 3 * w * h],
+        warnings: Vec::new(),
     };
     let mut state = Second::default();
     let mut err = None;
@@ -243,7 +247,7 @@ impl Second {
                 }
                 let f = self.rec.reconstruct(p, Options::default()).map_err(|e| ClipError::Intra { frame: i as u64, why: e.to_string() })?;
                 if f.missing_mbs > 0 {
-                    log::warn!("I picture {i}: {} macroblocks missing (grey)", f.missing_mbs);
+                    t.warnings.push(format!("I picture {i}: {} macroblocks missing (grey)", f.missing_mbs));
                 }
                 let vui = p.slice_info.first().and_then(|s| s.sps.vui.as_ref());
                 let rect = f.crop_clipped(p.crop);
@@ -259,7 +263,7 @@ impl Second {
             PictureType::P if i <= self.last => {
                 let planes = self.res.compute(p).ok();
                 if !self.acc.step(p, planes) {
-                    log::warn!("P picture {i}: does not fit its GOP (size change or no slices); left out of the chain");
+                    t.warnings.push(format!("P picture {i}: does not fit its GOP (size change or no slices); left out of the chain"));
                 }
                 let (sw, sh) = self.acc.size();
                 for k in (0..t.segments).filter(|&k| plan.frames[k] == i) {
