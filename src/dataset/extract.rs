@@ -23,6 +23,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -146,7 +147,9 @@ pub fn run(opts: &Options) -> Result<Report, ExtractError> {
         clips
             .par_iter()
             .map(|c| {
-                let o = one(c, opts, &classes, &bar);
+                // A bug must cost one clip, not the run (and the clips already done).
+                let o = std::panic::catch_unwind(AssertUnwindSafe(|| one(c, opts, &classes, &bar)))
+                    .unwrap_or_else(|_| Outcome::Failed("internal error (a bug: please report it with this clip)".into()));
                 if let Outcome::Failed(why) = &o {
                     bar.suspend(|| eprintln!("gopwatch extract: {}: {why}", c.name));
                 }
