@@ -23,6 +23,8 @@ pub struct Accumulator {
     coded: Vec<bool>,
     /// Vectors of the last picture of the chain.
     vectors: Vec<BlockVector>,
+    /// Their effect on the window (reused from picture to picture).
+    moves: Vec<Move>,
     with_residual: bool,
     /// P pictures accumulated since the I picture.
     pub steps: u32,
@@ -30,6 +32,7 @@ pub struct Accumulator {
 
 /// A vector's effect clipped to the window: rows `y0..y1` and columns `x0..x1` of the
 /// current picture take the state of the pixels `(vx, vy)` up and to the left.
+#[derive(Debug)]
 struct Move {
     x0: usize,
     x1: usize,
@@ -152,7 +155,9 @@ impl Accumulator {
     /// pixels are copied: on a camera most of the picture does not move.
     fn advance(&mut self, planes: Option<&ResidualPlanes>, mb_width: usize) {
         let (w, h) = (self.width, self.height);
-        let moves: Vec<Move> = self.vectors.iter().filter_map(|b| Move::of(b, w, h)).collect();
+        let mut moves = std::mem::take(&mut self.moves);
+        moves.clear();
+        moves.extend(self.vectors.iter().filter_map(|b| Move::of(b, w, h)));
         self.trace_moved.clear();
         for m in &moves {
             m.gather(w, &self.trace, &mut self.trace_moved);
@@ -176,6 +181,7 @@ impl Accumulator {
                 add_residual(&mut self.res, w, h, r, addr % mb_width.max(1) * 16, addr / mb_width.max(1) * 16);
             }
         }
+        self.moves = moves;
         self.steps += 1;
     }
 

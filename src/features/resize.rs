@@ -33,7 +33,8 @@ pub fn area(src: &[i16], w: usize, h: usize, planes: usize, out: &mut [i16], ow:
             }
             for (ov, &(x0, x1)) in orow.iter_mut().zip(&xs) {
                 let sum: i64 = col[x0..x1].iter().map(|&c| i64::from(c)).sum();
-                let n = ((y1 - y0) * (x1 - x0)) as i64;
+                // At least one sample unless a source side is 0 (not a picture: zeros out).
+                let n = ((y1 - y0) * (x1 - x0)).max(1) as i64;
                 *ov = ((2 * sum + sum.signum() * n) / (2 * n)) as i16;
             }
         }
