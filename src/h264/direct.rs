@@ -64,6 +64,23 @@ fn colocated(col: Option<&Picture>, mb_addr: usize, inference: bool, with_ids: b
     }
 }
 
+/// The blocks of macroblock `mb_addr` whose co-located block makes colZeroFlag 1 (when
+/// RefPicList1[0] is short-term), bit y * 4 + x: from the co-located picture's masks
+/// (`Picture::col_zero`), or from its blocks if it has none for this `inference`.
+fn col_zero(col: Option<&Picture>, mb_addr: usize, inference: bool) -> u16 {
+    let Some(col) = col else { return 0 };
+    if let Some(masks) = col.col_zero(inference) {
+        return masks.get(mb_addr).copied().unwrap_or(0);
+    }
+    let mut cols = [COL_NONE; 16];
+    colocated(Some(col), mb_addr, inference, false, &mut cols);
+    let blocks: &[usize] = if inference { &CORNERS } else { &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] };
+    blocks.iter().fold(0, |m, &b| {
+        let (mv, r, _) = cols[b];
+        m | (u16::from(r == 0 && (-1..=1).contains(&mv[0]) && (-1..=1).contains(&mv[1])) << b)
+    })
+}
+
 /// The corner 4x4 block of each 8x8 quadrant, and the blocks of quadrant q.
 const CORNERS: [usize; 4] = [0, 3, 12, 15];
 const QUADRANT: [[usize; 4]; 4] = [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]];
@@ -125,12 +142,13 @@ pub fn direct_motion_corners(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: u
         }
         let l1_short = l1.is_some_and(|r| !r.long_term);
         // colZeroFlag needs the co-located block only when a list has refIdx 0.
-        if l1_short && (ref_idx[0] == 0 || ref_idx[1] == 0) {
-            colocated(col, mb_addr, ctx.direct_8x8_inference, false, &mut cols);
-        }
+        let zero = if l1_short && (ref_idx[0] == 0 || ref_idx[1] == 0) {
+            col_zero(col, mb_addr, ctx.direct_8x8_inference)
+        } else {
+            0
+        };
         for &blk in blocks {
-            let (mv_col, ref_col, _) = cols[blk];
-            let col_zero = l1_short && ref_col == 0 && (-1..=1).contains(&mv_col[0]) && (-1..=1).contains(&mv_col[1]);
+            let col_zero = (zero >> blk) & 1 != 0;
             for l in 0..2 {
                 out[l][blk] = if ref_idx[l] < 0 {
                     (-1, [0, 0])

@@ -5,7 +5,7 @@ use super::mb::{Macroblock, MbKind};
 use super::pps::Pps;
 use super::slice::{SliceHeader, SliceType};
 use super::sps::Sps;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Residual levels of one macroblock, as 16-level blocks in coding (scan) order:
 /// luma blocks 0..16 by luma4x4BlkIdx (with the 8x8 transform, blocks 4i..4i+4 hold the
@@ -91,6 +91,9 @@ pub struct Picture {
     /// A B slice was decoded into the picture: list 1 of `ref_idx` may hold entries other
     /// than REF_NONE (no other slice writes list 1), so `reset` has to clear it.
     pub(super) list1_used: bool,
+    /// The picture's colZeroFlag mask per macroblock for spatial direct prediction of later
+    /// B pictures (`col_zero`), made on first use: (direct_8x8_inference_flag, masks).
+    col_zero: OnceLock<(bool, Vec<u16>)>,
 }
 
 /// What picture reconstruction needs of a slice's headers (one per parsed slice).
@@ -148,6 +151,7 @@ impl Picture {
             mb_written: Vec::new(),
             generation: 0,
             list1_used: false,
+            col_zero: OnceLock::new(),
         }
     }
 
@@ -187,6 +191,7 @@ impl Picture {
         self.ref_ids.clear();
         self.slice_info.clear();
         self.picture_type = PictureType::I;
+        self.col_zero = OnceLock::new();
     }
 
     /// Sets macroblock `addr` of the picture being decoded.
@@ -219,6 +224,48 @@ impl Picture {
             }
         }
         self.mbs_decoded = n;
+    }
+
+    /// Per macroblock, the 4x4 blocks (bit y * 4 + x) whose co-located block in this
+    /// picture has refIdxCol 0 and both components of mvCol within -1..=1 (8.4.1.2.1,
+    /// 8.4.1.2.2): colZeroFlag, but for the condition on RefPicList1[0] being short-term,
+    /// which the caller checks. With direct_8x8_inference_flag each 8x8 quadrant takes its
+    /// corner block's value. Made once, on the first request, for the whole (sealed) picture:
+    /// B pictures read it for every skipped or direct macroblock, and a sweep costs less than
+    /// reading the co-located motion macroblock by macroblock. None for another
+    /// `inference` than the first request's (a new SPS: never in practice).
+    pub fn col_zero(&self, inference: bool) -> Option<&[u16]> {
+        let (inf, masks) = self.col_zero.get_or_init(|| (inference, self.col_zero_masks(inference)));
+        (*inf == inference).then_some(masks.as_slice())
+    }
+
+    fn col_zero_masks(&self, inference: bool) -> Vec<u16> {
+        let w = self.mb_width as usize;
+        let stride = self.stride4();
+        // Blocks read: with inference only the corners, each standing for its quadrant.
+        const CORNERS: [(usize, u16); 4] = [(0, 0x0033), (3, 0x00cc), (12, 0x3300), (15, 0xcc00)];
+        let zero = |i: usize| {
+            // refIdxCol and mvCol: list 0's when the co-located block uses list 0, else list 1's.
+            let l = usize::from(!self.ref_idx[0].get(i).is_some_and(|&r| r >= 0));
+            self.ref_idx[l].get(i) == Some(&0)
+                && self.mv[l].get(i).is_some_and(|m| (-1..=1).contains(&m[0]) && (-1..=1).contains(&m[1]))
+        };
+        self.mbs
+            .iter()
+            .enumerate()
+            .map(|(addr, mb)| {
+                if !mb.is_decoded() || mb.kind.is_intra() {
+                    return 0;
+                }
+                let base = (addr / w) * 4 * stride + (addr % w) * 4;
+                let at = |blk: usize| base + (blk / 4) * stride + blk % 4;
+                if inference {
+                    CORNERS.iter().filter(|&&(b, _)| zero(at(b))).fold(0, |m, &(_, q)| m | q)
+                } else {
+                    (0..16).filter(|&b| zero(at(b))).fold(0, |m, b| m | (1 << b))
+                }
+            })
+            .collect()
     }
 
     /// Stride of the per-4x4 arrays.
