@@ -74,11 +74,57 @@ fn col_zero(col: Option<&Picture>, mb_addr: usize, inference: bool) -> u16 {
     }
     let mut cols = [COL_NONE; 16];
     colocated(Some(col), mb_addr, inference, false, &mut cols);
-    let blocks: &[usize] = if inference { &CORNERS } else { &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] };
-    blocks.iter().fold(0, |m, &b| {
-        let (mv, r, _) = cols[b];
+    (0..16).fold(0, |m, b| {
+        // With inference a block reads its quadrant's corner.
+        let (mv, r, _) = cols[if inference { CORNERS[(b >> 3) * 2 + ((b >> 1) & 1)] } else { b }];
         m | (u16::from(r == 0 && (-1..=1).contains(&mv[0]) && (-1..=1).contains(&mv[1])) << b)
     })
+}
+
+/// Spatial direct prediction of a macroblock (8.4.1.2.2): refIdxL0/L1 and the predicted
+/// vectors of the macroblock, and the blocks where colZeroFlag zeroes a vector.
+pub struct Spatial {
+    pub ref_idx: [i8; 2],
+    pub mvp: [[i16; 2]; 2],
+    /// Per list, the 4x4 blocks (bit y * 4 + x) whose vector is zero instead of `mvp`:
+    /// colZeroFlag where the list's refIdx is 0.
+    pub zero: [u16; 2],
+}
+
+impl Spatial {
+    /// refIdx and vector of 4x4 block `blk` (raster) in list `l`.
+    #[inline]
+    pub fn block(&self, l: usize, blk: usize) -> (i8, [i16; 2]) {
+        if (self.zero[l] >> blk) & 1 != 0 { (self.ref_idx[l], [0, 0]) } else { (self.ref_idx[l], self.mvp[l]) }
+    }
+}
+
+/// Spatial direct prediction of the macroblock at `mb_addr` with neighbours `nb` per list.
+pub fn spatial(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: usize) -> Spatial {
+    let mut ref_idx = [-1i8; 2];
+    let mut mvp = [[0i16; 2]; 2];
+    for l in 0..2 {
+        let norm = |r: i8| if r == REF_NA { -1 } else { r };
+        let [a, b, c] = nb[l];
+        ref_idx[l] = min_positive(norm(a.0), min_positive(norm(b.0), norm(c.0)));
+        if ref_idx[l] >= 0 {
+            mvp[l] = median(a, b, c, ref_idx[l]);
+        }
+    }
+    if ref_idx[0] < 0 && ref_idx[1] < 0 {
+        // Both lists with refIdx 0 and zero vectors.
+        return Spatial { ref_idx: [0, 0], mvp: [[0, 0]; 2], zero: [0, 0] };
+    }
+    let l1 = ctx.lists[1].first().and_then(|e| e.as_ref());
+    // colZeroFlag needs the co-located block only when a list has refIdx 0, and is 0 when
+    // RefPicList1[0] is long-term.
+    let zero = if l1.is_some_and(|r| !r.long_term) && (ref_idx[0] == 0 || ref_idx[1] == 0) {
+        col_zero(l1.and_then(|r| r.pic.as_deref()), mb_addr, ctx.direct_8x8_inference)
+    } else {
+        0
+    };
+    let mask = |l: usize| if ref_idx[l] == 0 { zero } else { 0 };
+    Spatial { ref_idx, mvp, zero: [mask(0), mask(1)] }
 }
 
 /// The corner 4x4 block of each 8x8 quadrant, and the blocks of quadrant q.
@@ -126,37 +172,10 @@ pub fn direct_motion_corners(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: u
     let blocks: &[usize] = if ctx.direct_8x8_inference { &CORNERS } else { &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] };
     let mut cols = [COL_NONE; 16];
     if ctx.spatial {
-        let mut ref_idx = [-1i8; 2];
-        let mut mvp = [[0i16; 2]; 2];
-        for l in 0..2 {
-            let norm = |r: i8| if r == REF_NA { -1 } else { r };
-            let [a, b, c] = nb[l];
-            ref_idx[l] = min_positive(norm(a.0), min_positive(norm(b.0), norm(c.0)));
-            if ref_idx[l] >= 0 {
-                mvp[l] = median(a, b, c, ref_idx[l]);
-            }
-        }
-        if ref_idx[0] < 0 && ref_idx[1] < 0 {
-            *out = [[(0, [0, 0]); 16]; 2];
-            return;
-        }
-        let l1_short = l1.is_some_and(|r| !r.long_term);
-        // colZeroFlag needs the co-located block only when a list has refIdx 0.
-        let zero = if l1_short && (ref_idx[0] == 0 || ref_idx[1] == 0) {
-            col_zero(col, mb_addr, ctx.direct_8x8_inference)
-        } else {
-            0
-        };
+        let sp = spatial(ctx, nb, mb_addr);
         for &blk in blocks {
-            let col_zero = (zero >> blk) & 1 != 0;
             for l in 0..2 {
-                out[l][blk] = if ref_idx[l] < 0 {
-                    (-1, [0, 0])
-                } else if ref_idx[l] == 0 && col_zero {
-                    (0, [0, 0])
-                } else {
-                    (ref_idx[l], mvp[l])
-                };
+                out[l][blk] = sp.block(l, blk);
             }
         }
     } else {

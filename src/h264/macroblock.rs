@@ -7,7 +7,7 @@ use super::cavlc::{nc_from_neighbours, residual_block};
 use super::dpb::RefFrame;
 use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
-use super::direct::{direct_motion, direct_motion_corners, expand_corners, DirectCtx, DirectMotion};
+use super::direct::{direct_motion, direct_motion_corners, expand_corners, spatial, DirectCtx, DirectMotion};
 use super::mvpred::{mb_neighbours, median, p_skip_mv, MvCache, Neighbours, Shape, REF_NA};
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
@@ -117,12 +117,75 @@ pub(super) fn decode_b_skip(
     n: Neighbours,
     qp: i32,
 ) -> Result<(), Fail> {
-    let mut mb = Macroblock { kind: MbKind::BSkip, slice_num: ctx.slice_num, qp: qp as u8, ..Macroblock::default() };
     // No syntax is read for B_Skip.
-    let mut none = BitReader::new(&[]);
-    inter_pred(&mut CavlcSyntax(&mut none), pic, ctx, scratch, &mut mb, addr, n)?;
-    pic.set_mb(addr as usize, mb);
+    direct_16x16(pic, ctx, scratch, addr, n);
+    pic.set_mb(addr as usize, Macroblock { kind: MbKind::BSkip, slice_num: ctx.slice_num, qp: qp as u8, ..Macroblock::default() });
     Ok(())
+}
+
+/// The motion of a B_Skip or B_Direct_16x16 macroblock (8.4.1.2), straight to the picture.
+fn direct_16x16(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, n: Neighbours) {
+    let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+    let dctx = DirectCtx {
+        spatial: ctx.hdr.direct_spatial_mv_pred_flag,
+        direct_8x8_inference: ctx.sps.direct_8x8_inference_flag,
+        cur_poc: ctx.poc,
+        lists: ctx.lists,
+    };
+    if dctx.spatial {
+        // One refIdx and vector per list, zeroed in the colZeroFlag blocks.
+        let nb = [mb_neighbours(pic, 0, mb_x, mb_y, n), mb_neighbours(pic, 1, mb_x, mb_y, n)];
+        let sp = spatial(&dctx, &nb, addr as usize);
+        for l in 0..2 {
+            fill_mb_zeroed(pic, l, mb_x, mb_y, sp.ref_idx[l], sp.mvp[l], sp.zero[l]);
+        }
+        return;
+    }
+    let nb = [[(REF_NA, [0, 0]); 3]; 2];
+    let direct = &mut scratch.direct;
+    if !dctx.direct_8x8_inference {
+        direct_motion(&dctx, &nb, addr as usize, direct);
+        for (l, d) in direct.iter().enumerate() {
+            store_blocks(pic, l, mb_x, mb_y, d);
+        }
+        return;
+    }
+    // With direct_8x8_inference each quadrant is uniform (its corner's motion): the
+    // corners tell whether the whole macroblock is, and only a macroblock that is not
+    // needs the other blocks.
+    direct_motion_corners(&dctx, &nb, addr as usize, direct);
+    let mut expanded = false;
+    for l in 0..2 {
+        let d = &direct[l];
+        if [3, 12, 15].iter().all(|&b| motion_key(&d[b]) == motion_key(&d[0])) {
+            fill_mb(pic, l, mb_x, mb_y, d[0].0, d[0].1);
+        } else {
+            if !expanded {
+                expand_corners(direct);
+                expanded = true;
+            }
+            store_blocks(pic, l, mb_x, mb_y, &direct[l]);
+        }
+    }
+}
+
+/// `fill_mb`, but with a zero vector in the blocks of `zero` (bit y * 4 + x).
+fn fill_mb_zeroed(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2], zero: u16) {
+    fill_mb(pic, list, mb_x, mb_y, ref_idx, mv);
+    if zero == 0 || mv == [0, 0] {
+        return;
+    }
+    let stride = pic.stride4();
+    for r in 0..4 {
+        let i = (mb_y * 4 + r) * stride + mb_x * 4;
+        if let Some(d) = pic.mv[list].get_mut(i..i + 4) {
+            for (c, v) in d.iter_mut().enumerate() {
+                if (zero >> (r * 4 + c)) & 1 != 0 {
+                    *v = [0, 0];
+                }
+            }
+        }
+    }
 }
 
 /// Sets one ref_idx and vector for the 16 blocks of a macroblock in list `list`.
@@ -352,37 +415,8 @@ pub fn inter_pred(
         lists: ctx.lists,
     };
     if mb.kind == MbKind::BSkip || (mb.kind == MbKind::B && mb.mb_type == 0) {
-        // Whole-macroblock direct: no syntax and no cache; neighbours straight from the
-        // picture (spatial direct only), the 16 blocks straight to it.
-        let nb = if dctx.spatial {
-            [mb_neighbours(pic, 0, mb_x, mb_y, n), mb_neighbours(pic, 1, mb_x, mb_y, n)]
-        } else {
-            [[(REF_NA, [0, 0]); 3]; 2]
-        };
-        if !dctx.direct_8x8_inference {
-            direct_motion(&dctx, &nb, addr as usize, direct);
-            for (l, d) in direct.iter().enumerate() {
-                store_blocks(pic, l, mb_x, mb_y, d);
-            }
-            return Ok(());
-        }
-        // With direct_8x8_inference each quadrant is uniform (its corner's motion): the
-        // corners tell whether the whole macroblock is, and only a macroblock that is not
-        // needs the other blocks.
-        direct_motion_corners(&dctx, &nb, addr as usize, direct);
-        let mut expanded = false;
-        for l in 0..2 {
-            let d = &direct[l];
-            if [3, 12, 15].iter().all(|&b| motion_key(&d[b]) == motion_key(&d[0])) {
-                fill_mb(pic, l, mb_x, mb_y, d[0].0, d[0].1);
-            } else {
-                if !expanded {
-                    expand_corners(direct);
-                    expanded = true;
-                }
-                store_blocks(pic, l, mb_x, mb_y, &direct[l]);
-            }
-        }
+        // Whole-macroblock direct: no syntax.
+        direct_16x16(pic, ctx, scratch, addr, n);
         return Ok(());
     }
     if let Some(info) = mb.part_info().filter(|i| i.num_parts == 1) {
