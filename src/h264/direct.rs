@@ -100,6 +100,7 @@ impl Spatial {
 }
 
 /// Spatial direct prediction of the macroblock at `mb_addr` with neighbours `nb` per list.
+#[inline(always)]
 pub fn spatial(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: usize) -> Spatial {
     let mut ref_idx = [-1i8; 2];
     let mut mvp = [[0i16; 2]; 2];

@@ -143,6 +143,7 @@ impl MvCache {
 
 /// Neighbours A, B and C (or D) of macroblock (mb_x, mb_y) in `list`, read straight from
 /// the picture (REF_NA where not available): no cache for skipped / direct macroblocks.
+#[inline(always)]
 pub fn mb_neighbours(pic: &Picture, list: usize, mb_x: usize, mb_y: usize, n: Neighbours) -> [(i8, [i16; 2]); 3] {
     const NA: (i8, [i16; 2]) = (REF_NA, [0, 0]);
     let (refs, mvs) = (&pic.ref_idx[list], &pic.mv[list]);
