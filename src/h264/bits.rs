@@ -62,6 +62,19 @@ impl<'a> BitReader<'a> {
         (self.cache >> (64 - n)) as u32
     }
 
+    /// The next `n` (1..=56) bits, MSB first, consumed; zeros past the end (the caller
+    /// checks for truncation).
+    #[inline(always)]
+    pub fn take_bits(&mut self, n: u32) -> u64 {
+        debug_assert!((1..=56).contains(&n));
+        if self.avail < n {
+            self.refill();
+        }
+        let v = self.cache >> (64 - n);
+        self.consume(n);
+        v
+    }
+
     /// Consume `n` bits.
     #[inline(always)]
     pub fn skip(&mut self, mut n: usize) {

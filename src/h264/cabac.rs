@@ -59,8 +59,8 @@ type Word = u32;
 
 /// Position of codIOffset in `Engine::value`: the room for bits loaded ahead.
 const PRELOAD: u32 = Word::BITS - 16;
-/// Bits loaded at a time.
-const LOAD: u32 = Word::BITS / 2;
+/// Bits loaded at a time: all the room under codIOffset (48 on 64-bit targets, 16 on 32-bit).
+const LOAD: u32 = PRELOAD;
 
 /// The arithmetic decoder's registers. Small and `Copy`, so that hot loops can keep a
 /// local copy in machine registers and write it back once (`Cabac::engine`).
@@ -90,8 +90,7 @@ impl Engine {
     #[inline(never)]
     fn loaded(mut self, r: &mut BitReader) -> Engine {
         // With avail < 0 the low -avail bits of codIOffset are missing too.
-        self.value |= Word::from(r.peek(LOAD)) << (PRELOAD as isize - LOAD as isize - self.avail);
-        r.consume(LOAD);
+        self.value |= (r.take_bits(LOAD) as Word) << -self.avail;
         self.avail += LOAD as isize;
         self
     }
