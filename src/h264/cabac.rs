@@ -153,7 +153,41 @@ impl Default for Cabac {
     }
 }
 
+/// The engine in a local beside the context states, written back when dropped. Decisions
+/// through `&mut Cabac` reload codIRange and codIOffset after each state store (the
+/// compiler cannot tell that the store misses them); through `Bins` they stay in registers.
+pub struct Bins<'a> {
+    pub e: Engine,
+    pub st: &'a mut [u8; NUM_CTX],
+    home: &'a mut Engine,
+}
+
+impl Bins<'_> {
+    /// DecodeDecision with context `ctx`.
+    #[inline(always)]
+    pub fn d(&mut self, r: &mut BitReader, ctx: usize) -> u32 {
+        match self.st.get_mut(ctx) {
+            Some(s) => self.e.decision(r, s),
+            None => 0,
+        }
+    }
+}
+
+impl Drop for Bins<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        *self.home = self.e;
+    }
+}
+
 impl Cabac {
+    /// The engine and the states as `Bins`, for a run of decisions.
+    #[inline(always)]
+    pub fn bins(&mut self) -> Bins<'_> {
+        let Cabac { engine, state } = self;
+        Bins { e: *engine, st: state, home: engine }
+    }
+
     /// 9.3.1.1: every context from (m, n) for the slice type / cabac_init_idc and SliceQPY.
     /// `column` is 0 for I slices, 1 + cabac_init_idc otherwise.
     pub fn init_contexts(&mut self, column: usize, slice_qp: i32) {

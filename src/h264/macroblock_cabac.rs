@@ -137,13 +137,14 @@ impl MbCabac<'_> {
         if self.cabac.terminate(r) == 1 {
             return 25;
         }
+        let mut b = self.cabac.bins();
         // Table 9-39 / 9-41: in I slices the bins after b3 use ctxIdx 5..7 (the prediction
         // mode bins always 6 and 7); in P/B suffixes 2 for the second chroma bin, else 3.
         let (c_luma, c_chroma, c_chroma2, c_pred0, c_pred1) =
             if i_slice { (off + 3, off + 4, off + 5, off + 6, off + 7) } else { (off + 1, off + 2, off + 2, off + 3, off + 3) };
-        let luma = self.d(r, c_luma);
-        let chroma = if self.d(r, c_chroma) == 1 { 1 + self.d(r, c_chroma2) } else { 0 };
-        let pred = (self.d(r, c_pred0) << 1) | self.d(r, c_pred1);
+        let luma = b.d(r, c_luma);
+        let chroma = if b.d(r, c_chroma) == 1 { 1 + b.d(r, c_chroma2) } else { 0 };
+        let pred = (b.d(r, c_pred0) << 1) | b.d(r, c_pred1);
         (1 + pred + 4 * chroma + 12 * luma) as u8
     }
 
@@ -159,15 +160,18 @@ impl MbCabac<'_> {
                 (true, self.mb_type_i_rest(r, 3, true))
             }
             SliceType::P => {
-                if self.d(r, 14) == 1 {
-                    if self.d(r, 17) == 0 {
+                let mut b = self.cabac.bins();
+                if b.d(r, 14) == 1 {
+                    let prefix = b.d(r, 17);
+                    drop(b);
+                    if prefix == 0 {
                         return (true, 0);
                     }
                     return (true, self.mb_type_i_rest(r, 17, false));
                 }
-                let t = if self.d(r, 15) == 0 {
-                    if self.d(r, 16) == 0 { 0 } else { 3 }
-                } else if self.d(r, 17) == 1 {
+                let t = if b.d(r, 15) == 0 {
+                    if b.d(r, 16) == 0 { 0 } else { 3 }
+                } else if b.d(r, 17) == 1 {
                     1
                 } else {
                     2
@@ -178,16 +182,18 @@ impl MbCabac<'_> {
                 let cond = |m: Option<&Macroblock>| {
                     usize::from(m.is_some_and(|m| !(m.kind == MbKind::BSkip || (m.kind == MbKind::B && m.mb_type == 0))))
                 };
-                if self.d(r, 27 + cond(a) + cond(b)) == 0 {
+                let inc = cond(a) + cond(b);
+                let mut b = self.cabac.bins();
+                if b.d(r, 27 + inc) == 0 {
                     return (false, 0);
                 }
-                if self.d(r, 27 + 3) == 0 {
-                    return (false, 1 + self.d(r, 27 + 5) as u8);
+                if b.d(r, 27 + 3) == 0 {
+                    return (false, 1 + b.d(r, 27 + 5) as u8);
                 }
-                let b2 = self.d(r, 27 + 4);
-                let b3 = self.d(r, 27 + 5);
-                let b4 = self.d(r, 27 + 5);
-                let b5 = self.d(r, 27 + 5);
+                let b2 = b.d(r, 27 + 4);
+                let b3 = b.d(r, 27 + 5);
+                let b4 = b.d(r, 27 + 5);
+                let b5 = b.d(r, 27 + 5);
                 if b2 == 0 {
                     return (false, (3 + ((b3 << 2) | (b4 << 1) | b5)) as u8);
                 }
@@ -196,13 +202,15 @@ impl MbCabac<'_> {
                     (1, 1, 1) => (false, 22),
                     (1, 0, 1) => {
                         // Intra prefix 111101, then the I suffix with ctxIdxOffset 32.
-                        if self.d(r, 32) == 0 {
+                        let prefix = b.d(r, 32);
+                        drop(b);
+                        if prefix == 0 {
                             return (true, 0);
                         }
                         (true, self.mb_type_i_rest(r, 32, false))
                     }
                     _ => {
-                        let b6 = self.d(r, 27 + 5);
+                        let b6 = b.d(r, 27 + 5);
                         let v = if b3 == 0 { 12 + ((b4 << 2) | (b5 << 1) | b6) } else { 20 + b6 };
                         (false, v as u8)
                     }
@@ -240,11 +248,12 @@ impl MbCabac<'_> {
                 let t8 = ctx.pps.transform_8x8_mode_flag && self.transform_size_8x8_flag(r, a, b);
                 mb.transform_size_8x8_flag = t8;
                 mb.kind = if t8 { MbKind::I8x8 } else { MbKind::I4x4 };
+                let mut b = self.cabac.bins();
                 for i in 0..if t8 { 4 } else { 16 } {
-                    mb.intra_pred[i] = if self.d(r, 68) == 1 {
+                    mb.intra_pred[i] = if b.d(r, 68) == 1 {
                         -1
                     } else {
-                        (self.d(r, 69) | (self.d(r, 69) << 1) | (self.d(r, 69) << 2)) as i8
+                        (b.d(r, 69) | (b.d(r, 69) << 1) | (b.d(r, 69) << 2)) as i8
                     };
                 }
             } else {
@@ -347,10 +356,12 @@ impl MbCabac<'_> {
     /// mb_qp_delta (9.3.2.7, 9.3.3.1.1.5).
     fn mb_qp_delta(&mut self, r: &mut BitReader) -> Result<i32, Fail> {
         let mut k = 0u32;
-        if self.d(r, 60 + usize::from(self.last_dqp_nonzero)) == 1 {
+        let first = 60 + usize::from(self.last_dqp_nonzero);
+        let mut b = self.cabac.bins();
+        if b.d(r, first) == 1 {
             k = 1;
             let mut ctx = 62;
-            while self.d(r, ctx) == 1 {
+            while b.d(r, ctx) == 1 {
                 k += 1;
                 ctx = 63;
                 if k > 52 {
@@ -663,7 +674,7 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
 
 impl InterSyntax for CabacInter<'_, '_, '_, '_> {
     fn sub_mb_type(&mut self, b_slice: bool) -> Result<u8, Fail> {
-        let (m, r) = (&mut *self.m, &mut *self.r);
+        let (mut m, r) = (self.m.cabac.bins(), &mut *self.r);
         if !b_slice {
             return Ok(if m.d(r, 21) == 1 {
                 0
@@ -697,7 +708,7 @@ impl InterSyntax for CabacInter<'_, '_, '_, '_> {
     fn ref_idx(&mut self, list: usize, x: usize, y: usize, w: usize, h: usize, max: u32) -> Result<i8, Fail> {
         let g = &self.ref_gt0[list];
         let inc = usize::from(g[y + 1][x]) + 2 * usize::from(g[y][x + 1]);
-        let (m, r) = (&mut *self.m, &mut *self.r);
+        let (mut m, r) = (self.m.cabac.bins(), &mut *self.r);
         let mut v = 0u32;
         if m.d(r, 54 + inc) == 1 {
             v = 1;
@@ -721,27 +732,39 @@ impl InterSyntax for CabacInter<'_, '_, '_, '_> {
 
     fn mvd(&mut self, list: usize, x: usize, y: usize, w: usize, h: usize) -> Result<[i32; 2], Fail> {
         let mut out = [0i32; 2];
+        // The engine in a local, as in the residual loops: through `self` each bin would
+        // store and reload it.
+        let (cabac, r) = (&mut *self.m.cabac, &mut *self.r);
+        let (st, mut e) = (&mut cabac.state, cabac.engine);
         for (comp, o) in out.iter_mut().enumerate() {
             let g = &self.mvd[list];
             let sum = u32::from(g[y + 1][x][comp]) + u32::from(g[y][x + 1][comp]);
             let inc = if sum < 3 { 0 } else if sum > 32 { 2 } else { 1 };
             let base = if comp == 0 { 40 } else { 47 };
-            let (m, r) = (&mut *self.m, &mut *self.r);
             let mut abs = 0u32;
-            if m.d(r, base + inc) == 1 {
+            if e.decision(r, &mut st[base + inc]) == 1 {
                 abs = 1;
-                while abs < 9 && m.d(r, base + 2 + (abs as usize).min(4)) == 1 {
+                while abs < 9 && e.decision(r, &mut st[base + 2 + (abs as usize).min(4)]) == 1 {
                     abs += 1;
                 }
                 if abs == 9 {
-                    let (e, suffix) = exp_golomb(m.cabac.engine, r, 3, "mvd")?;
-                    m.cabac.engine = e;
+                    let (e2, suffix) = match exp_golomb(e, r, 3, "mvd") {
+                        Ok(v) => v,
+                        Err(err) => {
+                            cabac.engine = e;
+                            return Err(err);
+                        }
+                    };
+                    e = e2;
                     abs += suffix;
                 }
             }
             let v = abs.min(1 << 16) as i32;
-            *o = if v != 0 && m.cabac.bypass(r) == 1 { -v } else { v };
+            // The sign, without a branch on it: (v ^ m) - m negates v when the bin is 1.
+            let m = if v != 0 { e.bypass_mask(r) as i32 } else { 0 };
+            *o = (v ^ m).wrapping_sub(m);
         }
+        cabac.engine = e;
         let sat = [out[0].unsigned_abs().min(255) as u8, out[1].unsigned_abs().min(255) as u8];
         for row in &mut self.mvd[list][y + 1..y + 1 + h] {
             row[x + 1..x + 1 + w].fill(sat);
