@@ -646,24 +646,24 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
         };
         // Only inter macroblocks that are not skipped have stored mvd / refIdx > 0 syntax.
         let coded_inter = |m: &&Macroblock| matches!(m.kind, MbKind::P | MbKind::B);
+        let a = if n.a { pic.mbs.get(addr as usize - 1).filter(coded_inter) } else { None };
+        let b = if n.b { pic.mbs.get(addr as usize - w).filter(coded_inter) } else { None };
         for l in 0..lists {
-            for k in 0..4 {
-                if n.a {
-                    let (x, y) = (mb_x * 4 - 1, mb_y * 4 + k);
-                    if let Some(m) = pic.mbs.get(addr as usize - 1).filter(coded_inter) {
-                        let i = y * stride + x;
-                        s.ref_gt0[l][k + 1][0] = !direct_at(m, 3, k)
-                            && pic.ref_idx[l].get(i).is_some_and(|&r| r > 0);
-                        s.mvd[l][k + 1][0] = pic.mvd[l].get(i).copied().unwrap_or([0, 0]);
-                    }
+            if let Some(m) = a {
+                // The right column of A.
+                for k in 0..4 {
+                    let i = (mb_y * 4 + k) * stride + mb_x * 4 - 1;
+                    s.ref_gt0[l][k + 1][0] = !direct_at(m, 3, k) && pic.ref_idx[l].get(i).is_some_and(|&r| r > 0);
+                    s.mvd[l][k + 1][0] = pic.mvd[l].get(i).copied().unwrap_or([0, 0]);
                 }
-                if n.b {
-                    let (x, y) = (mb_x * 4 + k, mb_y * 4 - 1);
-                    if let Some(m) = pic.mbs.get(addr as usize - w).filter(coded_inter) {
-                        let i = y * stride + x;
-                        s.ref_gt0[l][0][k + 1] = !direct_at(m, k, 3)
-                            && pic.ref_idx[l].get(i).is_some_and(|&r| r > 0);
-                        s.mvd[l][0][k + 1] = pic.mvd[l].get(i).copied().unwrap_or([0, 0]);
+            }
+            if let Some(m) = b {
+                // The bottom row of B.
+                let i = (mb_y * 4 - 1) * stride + mb_x * 4;
+                if let (Some(refs), Some(mvds)) = (pic.ref_idx[l].get(i..i + 4), pic.mvd[l].get(i..i + 4)) {
+                    for k in 0..4 {
+                        s.ref_gt0[l][0][k + 1] = !direct_at(m, k, 3) && refs[k] > 0;
+                        s.mvd[l][0][k + 1] = mvds[k];
                     }
                 }
             }
