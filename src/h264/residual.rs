@@ -89,9 +89,10 @@ impl std::error::Error for ResidualError {}
 pub struct ResidualDecoder {
     planes: ResidualPlanes,
     scale: Option<(ScalingMatrices, Box<LevelScale>)>,
-    /// Per macroblock: its area in the planes may hold non-zero samples (from the previous
-    /// picture). Only these areas are cleared, instead of whole planes.
-    dirty: Vec<bool>,
+    /// Per macroblock: which of its 4x4 blocks (`BlockMask`) may hold non-zero samples from
+    /// the previous picture. Only these blocks are cleared, instead of whole planes, and
+    /// only where this picture does not overwrite them.
+    dirty: Vec<u32>,
 }
 
 impl ResidualDecoder {
@@ -113,7 +114,7 @@ impl ResidualDecoder {
                 plane.resize(n, 0);
             }
             self.dirty.clear();
-            self.dirty.resize(mbw * mbh, false);
+            self.dirty.resize(mbw * mbh, 0);
         }
         p.mb.clear();
         p.mb.resize(mbw * mbh, MbResidual::Missing);
@@ -135,19 +136,21 @@ impl ResidualDecoder {
             };
             p.mb[addr] = state;
             let (mx, my) = (addr % mbw, addr / mbw);
-            if self.dirty[addr] {
-                clear_mb(p, mx, my);
-            }
             // Only coded blocks are written, and a macroblock without any writes none.
-            self.dirty[addr] = state == MbResidual::Inter && mb.cbp != 0;
-            if self.dirty[addr] {
-                inter_mb(p, mx, my, mb, pic.levels.of(addr), ls, offsets, chroma);
+            let written = if state == MbResidual::Inter && mb.cbp != 0 {
+                inter_mb(p, mx, my, mb, pic.levels.of(addr), ls, offsets, chroma)
+            } else {
+                0
+            };
+            if let Some(dirty) = self.dirty.get_mut(addr) {
+                clear_blocks(p, mx, my, *dirty & !written);
+                *dirty = written;
             }
         }
         // Macroblocks without an entry in `mbs` (none when `Picture::reset` sized it): zeros.
         for addr in pic.mbs.len()..mbw * mbh {
-            if std::mem::take(&mut self.dirty[addr]) {
-                clear_mb(p, addr % mbw, addr / mbw);
+            if let Some(dirty) = self.dirty.get_mut(addr) {
+                clear_blocks(p, addr % mbw, addr / mbw, std::mem::take(dirty));
             }
         }
         Ok(&self.planes)
@@ -159,23 +162,40 @@ impl ResidualDecoder {
     }
 }
 
-/// Zeroes a macroblock's area in the three planes.
-fn clear_mb(p: &mut ResidualPlanes, mx: usize, my: usize) {
+/// A set of 4x4 blocks of a macroblock, one bit each: luma at y * 4 + x, then Cb at
+/// 16 + y * 2 + x and Cr at 20 + y * 2 + x (the layout of `Macroblock::coded`).
+type BlockMask = u32;
+
+/// The `BlockMask` bit of chroma 4x4 block `blk` (chroma4x4BlkIdx) of component `c`.
+#[inline(always)]
+const fn chroma_bit(c: usize, blk: usize) -> BlockMask {
+    1 << (16 + 4 * c + blk)
+}
+
+/// Zeroes the 4x4 blocks of `mask` in macroblock (mx, my) of the three planes.
+fn clear_blocks(p: &mut ResidualPlanes, mx: usize, my: usize, mask: BlockMask) {
+    if mask == 0 {
+        return;
+    }
     let (w, cw) = (p.width, p.width / 2);
-    for r in 0..16 {
-        let o = (my * 16 + r) * w + mx * 16;
-        if let Some(row) = p.y.get_mut(o..o + 16) {
-            row.fill(0);
+    let base = my * 16 * w + mx * 16;
+    let cbase = my * 8 * cw + mx * 8;
+    let mut m = mask;
+    while m != 0 {
+        let b = m.trailing_zeros() as usize;
+        m &= m - 1;
+        match b {
+            0..16 => clear_4x4(&mut p.y, w, base + (b >> 2) * 4 * w + (b & 3) * 4),
+            16..20 => clear_4x4(&mut p.cb, cw, cbase + ((b - 16) >> 1) * 4 * cw + (b & 1) * 4),
+            _ => clear_4x4(&mut p.cr, cw, cbase + ((b - 20) >> 1) * 4 * cw + (b & 1) * 4),
         }
     }
-    for r in 0..8 {
-        let o = (my * 8 + r) * cw + mx * 8;
-        for plane in [&mut p.cb, &mut p.cr] {
-            if let Some(row) = plane.get_mut(o..o + 8) {
-                row.fill(0);
-            }
-        }
-    }
+}
+
+/// Zeroes the 4x4 block of `plane` at `off`.
+#[inline]
+fn clear_4x4(plane: &mut [i16], stride: usize, off: usize) {
+    put_flat_value(plane, stride, off, 0);
 }
 
 /// Writes an n x n residual (raster order) into `plane` at `off`, saturated to i16: a
@@ -196,7 +216,12 @@ fn put(plane: &mut [i16], stride: usize, off: usize, n: usize, r: &[i32]) {
 /// 8-354 with every other d_ij zero), so `idct4` is not needed.
 #[inline]
 fn put_flat(plane: &mut [i16], stride: usize, off: usize, d00: i32) {
-    let v = ((d00 + 32) >> 6).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+    put_flat_value(plane, stride, off, ((d00 + 32) >> 6).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16);
+}
+
+/// Sets the 4x4 block of `plane` at `off` to `v`.
+#[inline]
+fn put_flat_value(plane: &mut [i16], stride: usize, off: usize, v: i16) {
     for y in 0..4 {
         if let Some(row) = plane.get_mut(off + y * stride..).and_then(|s| s.first_chunk_mut::<4>()) {
             *row = [v; 4];
@@ -204,7 +229,8 @@ fn put_flat(plane: &mut [i16], stride: usize, off: usize, d00: i32) {
     }
 }
 
-/// The residual of one inter macroblock (8.5.12 / 8.5.13 for luma, 8.5.11 for chroma).
+/// The residual of one inter macroblock (8.5.12 / 8.5.13 for luma, 8.5.11 for chroma);
+/// returns the blocks it wrote (the others are left as they are).
 #[allow(clippy::too_many_arguments)]
 fn inter_mb(
     p: &mut ResidualPlanes,
@@ -215,10 +241,11 @@ fn inter_mb(
     ls: &LevelScale,
     offsets: [i32; 2],
     chroma: bool,
-) {
+) -> BlockMask {
     let (w, cw) = (p.width, p.width / 2);
     let qp = i32::from(mb.qp).clamp(0, 51);
     let base = my * 16 * w + mx * 16;
+    let mut written = 0;
     if mb.cbp & 15 != 0 {
         if mb.transform_size_8x8_flag {
             // With the 8x8 transform the parser writes all 64 levels of every 8x8 block that
@@ -233,6 +260,8 @@ fn inter_mb(
                 dequant::scale_8x8(lv, ls8, qp, &mut d);
                 let off = base + (b8 >> 1) * 8 * w + (b8 & 1) * 8;
                 put(&mut p.y, w, off, 8, &idct8(&d));
+                // Its four 4x4 blocks: rows 2 * (b8 >> 1) and the one below, two columns each.
+                written |= 0x33 << ((b8 >> 1) * 8 + (b8 & 1) * 2);
             }
         } else {
             let ls4 = &ls.ls4[LIST_INTER_Y][(qp % 6) as usize];
@@ -246,11 +275,12 @@ fn inter_mb(
                 let mut d = [0i32; 16];
                 dequant::scale_4x4(lv, ls4, qp, false, &mut d);
                 put(&mut p.y, w, off, 4, &idct4(&d));
+                written |= 1 << (by * 4 + bx);
             }
         }
     }
     if !chroma || mb.cbp >> 4 == 0 {
-        return;
+        return written;
     }
     let cbase = my * 8 * cw + mx * 8;
     for c in 0..2 {
@@ -268,6 +298,7 @@ fn inter_mb(
                 // DC only (the common case).
                 if dcv != 0 {
                     put_flat(plane, cw, off, dcv);
+                    written |= chroma_bit(c, blk);
                 }
                 continue;
             };
@@ -275,8 +306,10 @@ fn inter_mb(
             dequant::scale_4x4(lv, ls4, qpc, true, &mut d);
             d[0] = dcv;
             put(plane, cw, off, 4, &idct4(&d));
+            written |= chroma_bit(c, blk);
         }
     }
+    written
 }
 
 #[cfg(test)]
