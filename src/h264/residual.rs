@@ -123,6 +123,22 @@ pub struct ResidualDecoder {
     /// the previous picture. Only these blocks are cleared, instead of whole planes, and
     /// only where this picture does not overwrite them.
     dirty: Vec<u32>,
+    /// The current macroblock row's stores, made when the row ends.
+    row: RowStores,
+}
+
+/// The stores of a macroblock row, collected while its macroblocks are computed and made
+/// when it ends (`Target::flush`), by rows of 4x4 blocks across the macroblock row: the
+/// planes are written in four ascending streams at a time, which the caches' prefetchers
+/// follow, instead of jumping down 16 + 2 x 8 rows per macroblock.
+#[derive(Default)]
+struct RowStores {
+    /// Residuals of the row's coded macroblocks; `used` of them hold this row's.
+    bufs: Vec<MbBuf>,
+    used: usize,
+    /// Per macroblock to store: mx, the blocks whose rows of blocks are stored, and its
+    /// residual in `bufs` (none: zeros).
+    list: Vec<(usize, BlockMask, Option<usize>)>,
 }
 
 impl ResidualDecoder {
@@ -158,7 +174,9 @@ impl ResidualDecoder {
         let offsets = [first.pps.chroma_qp_index_offset, first.pps.second_chroma_qp_index_offset];
         let ResidualPlanes { width, y, cb, cr, mb: states, .. } = &mut self.planes;
         let mut t = Target { y, cb, cr, width: *width };
-        let mut buf = MbBuf::ZERO;
+        let rs = &mut self.row;
+        rs.list.clear();
+        rs.used = 0;
         let (mut mx, mut my) = (0, 0);
         // Macroblocks without an entry in `mbs` (none when `Picture::reset` sized it) stay
         // missing.
@@ -172,22 +190,37 @@ impl ResidualDecoder {
                 Some(_) => MbResidual::Inter,
             };
             // Only coded blocks are written, and a macroblock without any writes none.
+            let slot = rs.used;
             let written = match mb {
                 Some(mb) if *state == MbResidual::Inter && mb.cbp != 0 => {
-                    buf = MbBuf::ZERO;
-                    inter_mb(&mut buf, mb, pic.levels.of(addr), scale, offsets, chroma)
+                    if rs.bufs.len() <= slot {
+                        rs.bufs.push(MbBuf::ZERO);
+                    }
+                    match rs.bufs.get_mut(slot) {
+                        Some(buf) => {
+                            *buf = MbBuf::ZERO;
+                            inter_mb(buf, mb, pic.levels.of(addr), scale, offsets, chroma)
+                        }
+                        None => 0,
+                    }
                 }
                 _ => 0,
             };
+            if written != 0 {
+                rs.used += 1;
+            }
             if *dirty | written != 0 {
-                t.store(mx, my, *dirty | written, (written != 0).then_some(&buf));
+                rs.list.push((mx, *dirty | written, (written != 0).then_some(slot)));
             }
             *dirty = written;
             mx += 1;
             if mx == mbw {
+                t.flush(my, rs);
                 (mx, my) = (0, my + 1);
             }
         }
+        // A last, partial row (only when `mbs` is shorter than the picture).
+        t.flush(my, rs);
         Ok(&self.planes)
     }
 
@@ -209,7 +242,6 @@ const fn chroma_bit(c: usize, blk: usize) -> usize {
 /// The residual of one macroblock, composed here (the blocks it does not code are zero),
 /// then stored into the planes by rows of whole macroblock width: a few row stores
 /// instead of four per 4x4 block.
-#[derive(Clone)]
 struct MbBuf {
     y: [[i16; 16]; 16],
     c: [[[i16; 8]; 8]; 2],
@@ -220,23 +252,32 @@ impl MbBuf {
 }
 
 impl Target<'_> {
-    /// Stores the rows of 4x4 blocks of macroblock (mx, my) that hold a block of `mask`
-    /// (whole rows of blocks across the macroblock), from `buf`, or zeros without it.
-    fn store(&mut self, mx: usize, my: usize, mask: BlockMask, buf: Option<&MbBuf>) {
+    /// Makes the stores of macroblock row `my` (`RowStores`) and forgets them: for each
+    /// listed macroblock, the rows of 4x4 blocks that hold a block of its mask, whole
+    /// macroblock wide, from its residual, or zeros without one.
+    fn flush(&mut self, my: usize, rs: &mut RowStores) {
         let (w, cw) = (self.width, self.width / 2);
-        let buf = buf.unwrap_or(&MbBuf::ZERO);
-        for (by, rows) in buf.y.chunks_exact(4).enumerate() {
-            if mask >> (4 * by) & 15 != 0 {
-                store_rows(self.y, w, (my * 16 + by * 4) * w + mx * 16, rows);
-            }
-        }
-        for (c, (plane, rows)) in [&mut *self.cb, &mut *self.cr].into_iter().zip(&buf.c).enumerate() {
-            for (by, rows) in rows.chunks_exact(4).enumerate() {
-                if mask >> (16 + 4 * c + 2 * by) & 3 != 0 {
-                    store_rows(plane, cw, (my * 8 + by * 4) * cw + mx * 8, rows);
+        let buf = |slot: Option<usize>| slot.and_then(|s| rs.bufs.get(s)).unwrap_or(&MbBuf::ZERO);
+        for by in 0..4 {
+            for &(mx, mask, slot) in &rs.list {
+                if mask >> (4 * by) & 15 != 0 {
+                    let rows = buf(slot).y.chunks_exact(4).nth(by).unwrap_or(&[]);
+                    store_rows(self.y, w, (my * 16 + by * 4) * w + mx * 16, rows);
                 }
             }
         }
+        for (c, plane) in [&mut *self.cb, &mut *self.cr].into_iter().enumerate() {
+            for by in 0..2 {
+                for &(mx, mask, slot) in &rs.list {
+                    if mask >> (16 + 4 * c + 2 * by) & 3 != 0 {
+                        let rows = buf(slot).c[c].chunks_exact(4).nth(by).unwrap_or(&[]);
+                        store_rows(plane, cw, (my * 8 + by * 4) * cw + mx * 8, rows);
+                    }
+                }
+            }
+        }
+        rs.list.clear();
+        rs.used = 0;
     }
 }
 
