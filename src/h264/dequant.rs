@@ -111,6 +111,45 @@ pub fn scale_8x8(levels: &[i16], ls: &[i32; 64], qp: i32, out: &mut [i32; 64]) {
     }
 }
 
+/// A LevelScale4x4 / LevelScale8x8 row (raster order) in the order of scan `scan`, the order
+/// in which levels are stored, for `scale_scan`. The values of `LevelScale::new` are below
+/// 2^14 (weights up to 255, normAdjust up to 58) and fit i16; larger ones saturate.
+pub fn in_scan_order<const N: usize>(ls: &[i32; N], scan: &[u8; N]) -> [i16; N] {
+    scan.map(|pos| ls.get(usize::from(pos)).map_or(0, |&v| v.clamp(0, i32::from(i16::MAX)) as i16))
+}
+
+/// `scale_4x4` (NN = 16) or `scale_8x8` (NN = 64) without the inverse scan: d_k of the
+/// levels c_k in scan order, with `ls` in scan order (`in_scan_order`), as i16 (the d_ij
+/// range of 8-bit video, 8.5.12.1, is i16's). Two branch-free loops over fixed-size arrays,
+/// which the compiler vectorises; kept out of line so that they stay loops.
+#[inline(never)]
+pub fn scale_scan<const NN: usize>(levels: &[i16; NN], ls: &[i16; NN], qp: i32, out: &mut [i16; NN]) {
+    // 8.5.12.1: shift 4 for 4x4 blocks; 8.5.13.1: shift 6 for 8x8 blocks.
+    let bits = if NN == 64 { 6 } else { 4 };
+    let shift = qp.clamp(0, 51) / 6;
+    let items = out.iter_mut().zip(levels).zip(ls);
+    if shift >= bits {
+        // c * ls fits 31 bits; one beyond 16 bits stays beyond them when shifted left, so
+        // saturating it first keeps the shift within i32 and changes no result.
+        let left = shift - bits;
+        for ((d, &c), &s) in items {
+            *d = sat16(i32::from(sat16(i32::from(c) * i32::from(s))) << left);
+        }
+    } else {
+        let right = bits - shift;
+        let round = 1 << (right - 1);
+        for ((d, &c), &s) in items {
+            *d = sat16((i32::from(c) * i32::from(s) + round) >> right);
+        }
+    }
+}
+
+/// v clamped to the d_ij range of 8-bit video (8.5.12.1), which is i16's.
+#[inline(always)]
+fn sat16(v: i32) -> i16 {
+    v.clamp(D_MIN as i32, D_MAX as i32) as i16
+}
+
 /// Intra_16x16 luma DC (8.5.10): inverse zig-zag scan of the 16 DC levels, the 4x4
 /// Hadamard transform, then scaling with LevelScale4x4(qP % 6, 0, 0). Output dcY in raster
 /// order of the 4x4 blocks (row = block y).
@@ -310,6 +349,37 @@ mod tests {
                     (c * s + (1 << (3 - qp / 6))) >> (4 - qp / 6)
                 };
                 prop_assert_eq!(i64::from(got[pos]), want.clamp(D_MIN, D_MAX));
+            }
+        }
+
+        /// `scale_scan` is `scale_4x4` / `scale_8x8` before the inverse scan, for any list.
+        #[test]
+        fn scale_scan_matches_scale_nxn(
+            levels in prop::collection::vec(prop_oneof![Just(0i16), any::<i16>(), -40i16..40], 64),
+            list4 in prop::array::uniform16(1u8..=255),
+            list8 in prop::collection::vec(1u8..=255, 64),
+            qp in 0i32..52,
+        ) {
+            let mut m = ScalingMatrices::FLAT;
+            m.list4x4[0] = list4;
+            m.list8x8[0].copy_from_slice(&list8);
+            let ls = LevelScale::new(&m);
+            let q = (qp % 6) as usize;
+            let l4: [i16; 16] = std::array::from_fn(|k| levels[k]);
+            let mut want = [0; 16];
+            scale_4x4(&l4, &ls.ls4[0][q], qp, false, &mut want);
+            let mut got = [0; 16];
+            scale_scan(&l4, &in_scan_order(&ls.ls4[0][q], &ZIGZAG_4X4), qp, &mut got);
+            for k in 0..16 {
+                prop_assert_eq!(i32::from(got[k]), want[usize::from(ZIGZAG_4X4[k])]);
+            }
+            let l8: [i16; 64] = std::array::from_fn(|k| levels[k]);
+            let mut want = [0; 64];
+            scale_8x8(&l8, &ls.ls8[0][q], qp, &mut want);
+            let mut got = [0; 64];
+            scale_scan(&l8, &in_scan_order(&ls.ls8[0][q], &ZIGZAG_8X8), qp, &mut got);
+            for k in 0..64 {
+                prop_assert_eq!(i32::from(got[k]), want[usize::from(ZIGZAG_8X8[k])]);
             }
         }
 

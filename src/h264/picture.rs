@@ -417,6 +417,20 @@ impl<'a> MbLevelsRef<'a> {
         self.data.get(i..i + 16)?.first_chunk::<16>()
     }
 
+    /// The stored blocks in storage order (`slot_bit`), without a lookup per block: each
+    /// block's number and the levels from its first on (the four blocks of a luma 8x8
+    /// block follow one another; see `has_8x8`).
+    #[inline]
+    pub fn stored(&self) -> StoredBlocks<'a> {
+        StoredBlocks { data: self.data, mask: self.mask }
+    }
+
+    /// Whether all four blocks of luma 8x8 block `b8` are stored (`block8x8` is `Some`).
+    #[inline]
+    pub fn has_8x8(&self, b8: usize) -> bool {
+        b8 < 4 && (self.mask >> slot_bit(b8 * 4)) & 15 == 15
+    }
+
     /// The 64 levels of luma 8x8 block `b8` (blocks 4 * b8 .. 4 * b8 + 4), if all stored.
     #[inline]
     pub fn block8x8(&self, b8: usize) -> Option<&'a [i16; 64]> {
@@ -426,6 +440,34 @@ impl<'a> MbLevelsRef<'a> {
         }
         let i = (self.mask & ((1 << bit) - 1)).count_ones() as usize * 16;
         self.data.get(i..i + 64)?.first_chunk::<64>()
+    }
+}
+
+/// Iterator of `MbLevelsRef::stored`.
+pub struct StoredBlocks<'a> {
+    data: &'a [i16],
+    mask: u32,
+}
+
+impl<'a> Iterator for StoredBlocks<'a> {
+    type Item = (usize, &'a [i16]);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.mask == 0 {
+            return None;
+        }
+        let slot = self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        let levels = self.data;
+        self.data = self.data.get(16..).unwrap_or(&[]);
+        // The inverse of `slot_bit`.
+        let b = match slot {
+            0 => LUMA_DC,
+            1..=16 => slot - 1,
+            _ => slot,
+        };
+        Some((b, levels))
     }
 }
 
@@ -505,5 +547,32 @@ impl LevelWriter<'_> {
 impl Default for Picture {
     fn default() -> Self {
         Picture::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_blocks_are_the_blocks_in_storage_order() {
+        let mut levels = Levels::default();
+        levels.reset(2);
+        let mut w = levels.writer(1);
+        w.block(LUMA_DC)[0] = 16;
+        w.block8x8(1)[63] = 1;
+        w.block(8)[0] = 8;
+        w.block(CHROMA_DC + 1)[3] = 18;
+        w.block(CHROMA_AC + 7)[15] = 26;
+        w.finish();
+        let l = levels.of(1);
+        let stored: Vec<usize> = l.stored().map(|(b, _)| b).collect();
+        assert_eq!(stored, [LUMA_DC, 4, 5, 6, 7, 8, CHROMA_DC + 1, CHROMA_AC + 7]);
+        for (b, lv) in l.stored() {
+            assert_eq!(lv.first_chunk::<16>(), l.block(b), "block {b}");
+        }
+        assert!(l.has_8x8(1) && !l.has_8x8(0) && !l.has_8x8(4));
+        assert_eq!(l.stored().nth(1).and_then(|(_, lv)| lv.first_chunk::<64>()), l.block8x8(1));
+        assert_eq!(levels.of(0).stored().count(), 0);
     }
 }

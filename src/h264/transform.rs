@@ -74,6 +74,60 @@ pub fn idct8(d: &[i32; 64]) -> [i32; 64] {
     out
 }
 
+/// One pass of 8-338 .. 8-345 (or 8-346 .. 8-353) on four values.
+#[inline(always)]
+fn pass4(r: [i32; 4]) -> [i32; 4] {
+    let e0 = r[0] + r[2];
+    let e1 = r[0] - r[2];
+    let e2 = (r[1] >> 1) - r[3];
+    let e3 = r[1] + (r[3] >> 1);
+    [e0 + e3, e1 + e2, e1 - e2, e0 - e3]
+}
+
+/// Raster position -> zig-zag scan index: the inverse of Table 8-12.
+const SCAN_OF_4X4: [usize; 16] = [0, 1, 5, 6, 2, 4, 7, 12, 3, 8, 11, 13, 9, 10, 14, 15];
+
+/// Raster position -> 8x8 zig-zag scan index: the inverse of Table 8-13.
+#[rustfmt::skip]
+const SCAN_OF_8X8: [usize; 64] = [
+    0, 1, 5, 6, 14, 15, 27, 28, 2, 4, 7, 13, 16, 26, 29, 42,
+    3, 8, 12, 17, 25, 30, 41, 43, 9, 11, 18, 24, 31, 40, 44, 53,
+    10, 19, 23, 32, 39, 45, 52, 54, 20, 22, 33, 38, 46, 51, 55, 60,
+    21, 34, 37, 47, 50, 56, 59, 61, 35, 36, 48, 49, 57, 58, 62, 63,
+];
+
+/// `idct4` of d_ij given in zig-zag scan order (`dequant::scale_scan`); the residual by
+/// rows. Straight-line code without branches. With d_ij in i16, |r_ij| <= (12.25 * 2^15 +
+/// 32) / 64 < 2^13 (each pass at most multiplies by 3.5), so r_ij fits i16 unclamped.
+#[inline(always)]
+pub fn idct4_scan(d: &[i16; 16]) -> [[i16; 4]; 4] {
+    let at = |p: usize| i32::from(d[SCAN_OF_4X4[p]]);
+    let f: [[i32; 4]; 4] = std::array::from_fn(|i| pass4([at(i * 4), at(i * 4 + 1), at(i * 4 + 2), at(i * 4 + 3)]));
+    let mut out = [[0; 4]; 4];
+    for j in 0..4 {
+        let h = pass4([f[0][j], f[1][j], f[2][j], f[3][j]]);
+        for (o, h) in out.iter_mut().zip(h) {
+            o[j] = ((h + 32) >> 6) as i16;
+        }
+    }
+    out
+}
+
+/// `idct8` of d_ij given in 8x8 zig-zag scan order; the residual by rows, saturated to
+/// i16 (8x8 passes can leave 16 bits on hostile input).
+#[inline(always)]
+pub fn idct8_scan(d: &[i16; 64]) -> [[i16; 8]; 8] {
+    let f: [[i32; 8]; 8] = std::array::from_fn(|i| pass8(std::array::from_fn(|j| i32::from(d[SCAN_OF_8X8[i * 8 + j]]))));
+    let mut out = [[0; 8]; 8];
+    for j in 0..8 {
+        let h = pass8(std::array::from_fn(|i| f[i][j]));
+        for (o, h) in out.iter_mut().zip(h) {
+            o[j] = ((h + 32) >> 6).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+        }
+    }
+    out
+}
+
 /// Adds an n x n residual (raster order) to the prediction already in `plane` at `off`.
 #[inline]
 pub fn add_residual(plane: &mut [u8], stride: usize, off: usize, n: usize, r: &[i32]) {
@@ -177,6 +231,17 @@ mod tests {
         assert!(idct8(&d8).iter().all(|&v| v == -10));
     }
 
+    #[test]
+    fn scan_inverses_invert_tables_8_12_and_8_13() {
+        use crate::h264::tables::misc::{ZIGZAG_4X4, ZIGZAG_8X8};
+        for (k, &p) in ZIGZAG_4X4.iter().enumerate() {
+            assert_eq!(SCAN_OF_4X4[usize::from(p)], k);
+        }
+        for (k, &p) in ZIGZAG_8X8.iter().enumerate() {
+            assert_eq!(SCAN_OF_8X8[usize::from(p)], k);
+        }
+    }
+
     proptest! {
         #[test]
         fn idct4_matches_matrix_form(d in prop::array::uniform16(-32768i32..32768)) {
@@ -192,6 +257,28 @@ mod tests {
             let want = ref_2d::<8>(&a, ref_pass8);
             let got = idct8(&a);
             prop_assert_eq!(got.iter().map(|&v| i64::from(v)).collect::<Vec<_>>(), want);
+        }
+
+        /// `idct4_scan` / `idct8_scan` equal `idct4` / `idct8` on the raster block (any d_ij
+        /// within 16 bits).
+        #[test]
+        fn scan_order_transforms_match_idct(d in prop::collection::vec(prop_oneof![Just(0i16), any::<i16>(), -64i16..64], 64)) {
+            use crate::h264::tables::misc::{ZIGZAG_4X4, ZIGZAG_8X8};
+            let d4: [i16; 16] = std::array::from_fn(|k| d[k]);
+            let mut raster = [0i32; 16];
+            for (k, &p) in ZIGZAG_4X4.iter().enumerate() {
+                raster[usize::from(p)] = i32::from(d4[k]);
+            }
+            let want = idct4(&raster);
+            prop_assert!(want.iter().all(|&v| i16::try_from(v).is_ok()));
+            prop_assert_eq!(idct4_scan(&d4).concat().iter().map(|&v| i32::from(v)).collect::<Vec<_>>(), want.to_vec());
+            let d8: [i16; 64] = std::array::from_fn(|k| d[k]);
+            let mut raster = [0i32; 64];
+            for (k, &p) in ZIGZAG_8X8.iter().enumerate() {
+                raster[usize::from(p)] = i32::from(d8[k]);
+            }
+            let want = idct8(&raster).map(|v| v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)));
+            prop_assert_eq!(idct8_scan(&d8).concat().iter().map(|&v| i32::from(v)).collect::<Vec<_>>(), want.to_vec());
         }
 
         #[test]
