@@ -157,8 +157,8 @@ impl Default for Cabac {
 /// through `&mut Cabac` reload codIRange and codIOffset after each state store (the
 /// compiler cannot tell that the store misses them); through `Bins` they stay in registers.
 pub struct Bins<'a> {
-    pub e: Engine,
-    pub st: &'a mut [u8; NUM_CTX],
+    e: Engine,
+    st: &'a mut [u8; NUM_CTX],
     home: &'a mut Engine,
 }
 
