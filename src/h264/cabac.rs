@@ -80,18 +80,13 @@ impl Engine {
     #[inline(always)]
     fn refill(&mut self, r: &mut BitReader) {
         if self.avail < 0 {
-            *self = self.loaded(r);
+            (self.value, self.avail) = loaded(self.value, self.avail, r);
         }
     }
 
-    /// Out of line: taken once per PRELOAD bits, and the reader's code would crowd the
-    /// registers of the hot loops that inline `decision`. By value, so that callers can
-    /// keep their engine in registers (a `&mut self` here would pin it to memory).
-    #[inline(never)]
-    fn loaded(mut self, r: &mut BitReader) -> Engine {
-        // With avail < 0 the low -avail bits of codIOffset are missing too.
-        self.value |= (r.take_bits(LOAD) as Word) << -self.avail;
-        self.avail += LOAD as isize;
+    /// The engine after a refill (`loaded`), for its initialisation.
+    fn load(mut self, r: &mut BitReader) -> Engine {
+        (self.value, self.avail) = loaded(self.value, self.avail, r);
         self
     }
 
@@ -145,6 +140,17 @@ pub struct Cabac {
     pub engine: Engine,
     /// Per ctxIdx: pStateIdx << 1 | valMPS.
     pub state: [u8; NUM_CTX],
+}
+
+/// `value` and `avail` after loading the next LOAD bits under codIOffset. Out of line:
+/// taken once per LOAD bits, and the reader's code would crowd the registers of the hot
+/// loops that inline `decision`. Two words in, two out, so that they pass in registers
+/// (a `&mut Engine` here would pin the engine to memory, and an `Engine` by value went
+/// through memory as well).
+#[inline(never)]
+fn loaded(value: Word, avail: isize, r: &mut BitReader) -> (Word, isize) {
+    // With avail < 0 the low -avail bits of codIOffset are missing too.
+    (value | ((r.take_bits(LOAD) as Word) << -avail), avail + LOAD as isize)
 }
 
 impl Default for Cabac {
@@ -202,7 +208,7 @@ impl Cabac {
     pub fn init_engine(&mut self, r: &mut BitReader) {
         let offset = r.peek(9);
         r.consume(9);
-        self.engine = Engine { range: 510, value: Word::from(offset) << PRELOAD, avail: 0 }.loaded(r);
+        self.engine = Engine { range: 510, value: Word::from(offset) << PRELOAD, avail: 0 }.load(r);
     }
 
     /// The bit position of the arithmetic decoder in the reader (bits it has really used).
