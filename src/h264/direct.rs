@@ -17,15 +17,15 @@ pub struct DirectCtx<'a> {
     pub lists: &'a [Vec<Option<RefFrame>>; 2],
 }
 
-/// A 4x4 block's co-located data: (mvCol, refIdxCol, the id of the picture refIdxCol
-/// refers to, resolved only for temporal direct).
+/// A 4x4 block's co-located data for temporal direct: (mvCol, refIdxCol, the id of the
+/// picture refIdxCol refers to). Spatial direct reads `Picture::col_zero` instead.
 type Col = ([i16; 2], i8, u64);
 const COL_NONE: Col = ([0, 0], -1, NO_REF);
 
 /// The co-located blocks (8.4.1.2.1) of macroblock `mb_addr`, in raster order of 4x4 blocks;
 /// with direct_8x8_inference_flag only the corner block of each quadrant (0, 3, 12, 15),
 /// which is all the quadrant uses. Intra (or missing) co-located blocks give refIdxCol -1.
-fn colocated(col: Option<&Picture>, mb_addr: usize, inference: bool, with_ids: bool, out: &mut [Col; 16]) {
+fn colocated(col: Option<&Picture>, mb_addr: usize, inference: bool, out: &mut [Col; 16]) {
     let Some(col) = col else {
         *out = [COL_NONE; 16];
         return;
@@ -43,11 +43,7 @@ fn colocated(col: Option<&Picture>, mb_addr: usize, inference: bool, with_ids: b
         let list = if col.ref_idx[0].get(i).is_some_and(|&r| r >= 0) { 0 } else { 1 };
         match (col.ref_idx[list].get(i), col.mv[list].get(i)) {
             (Some(&r), Some(&mv)) if r >= 0 => {
-                let id = if with_ids {
-                    col.ref_ids.get(slice).and_then(|l| l[list].get(r as usize)).copied().unwrap_or(NO_REF)
-                } else {
-                    NO_REF
-                };
+                let id = col.ref_ids.get(slice).and_then(|l| l[list].get(r as usize)).copied().unwrap_or(NO_REF);
                 (mv, r, id)
             }
             _ => COL_NONE,
@@ -62,23 +58,6 @@ fn colocated(col: Option<&Picture>, mb_addr: usize, inference: bool, with_ids: b
             *o = at(blk);
         }
     }
-}
-
-/// The blocks of macroblock `mb_addr` whose co-located block makes colZeroFlag 1 (when
-/// RefPicList1[0] is short-term), bit y * 4 + x: from the co-located picture's masks
-/// (`Picture::col_zero`), or from its blocks if it has none for this `inference`.
-fn col_zero(col: Option<&Picture>, mb_addr: usize, inference: bool) -> u16 {
-    let Some(col) = col else { return 0 };
-    if let Some(masks) = col.col_zero(inference) {
-        return masks.get(mb_addr).copied().unwrap_or(0);
-    }
-    let mut cols = [COL_NONE; 16];
-    colocated(Some(col), mb_addr, inference, false, &mut cols);
-    (0..16).fold(0, |m, b| {
-        // With inference a block reads its quadrant's corner.
-        let (mv, r, _) = cols[if inference { CORNERS[(b >> 3) * 2 + ((b >> 1) & 1)] } else { b }];
-        m | (u16::from(r == 0 && (-1..=1).contains(&mv[0]) && (-1..=1).contains(&mv[1])) << b)
-    })
 }
 
 /// Spatial direct prediction of a macroblock (8.4.1.2.2): refIdxL0/L1 and the predicted
@@ -120,7 +99,9 @@ pub fn spatial(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: usize) -> Spati
     // colZeroFlag needs the co-located block only when a list has refIdx 0, and is 0 when
     // RefPicList1[0] is long-term.
     let zero = if l1.is_some_and(|r| !r.long_term) && (ref_idx[0] == 0 || ref_idx[1] == 0) {
-        col_zero(l1.and_then(|r| r.pic.as_deref()), mb_addr, ctx.direct_8x8_inference)
+        l1.and_then(|r| r.pic.as_deref())
+            .and_then(|col| col.col_zero(ctx.direct_8x8_inference).get(mb_addr).copied())
+            .unwrap_or(0)
     } else {
         0
     };
@@ -181,7 +162,7 @@ pub fn direct_motion_corners(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: u
         }
     } else {
         let poc1 = l1.map_or(0, |r| r.poc);
-        colocated(col, mb_addr, ctx.direct_8x8_inference, true, &mut cols);
+        colocated(col, mb_addr, ctx.direct_8x8_inference, &mut cols);
         for &blk in blocks {
             let (mv_col, ref_col, ref_id) = cols[blk];
             // refIdxL0 = MapColToList0(refIdxCol): the lowest index of that picture in list 0.

@@ -92,8 +92,8 @@ pub struct Picture {
     /// than REF_NONE (no other slice writes list 1), so `reset` has to clear it.
     pub(super) list1_used: bool,
     /// The picture's colZeroFlag mask per macroblock for spatial direct prediction of later
-    /// B pictures (`col_zero`), made on first use: (direct_8x8_inference_flag, masks).
-    col_zero: OnceLock<(bool, Vec<u16>)>,
+    /// B pictures (`col_zero`), made on first use; without and with direct_8x8_inference.
+    col_zero: [OnceLock<Vec<u16>>; 2],
 }
 
 /// What picture reconstruction needs of a slice's headers (one per parsed slice).
@@ -151,7 +151,7 @@ impl Picture {
             mb_written: Vec::new(),
             generation: 0,
             list1_used: false,
-            col_zero: OnceLock::new(),
+            col_zero: [OnceLock::new(), OnceLock::new()],
         }
     }
 
@@ -191,7 +191,7 @@ impl Picture {
         self.ref_ids.clear();
         self.slice_info.clear();
         self.picture_type = PictureType::I;
-        self.col_zero = OnceLock::new();
+        self.col_zero = [OnceLock::new(), OnceLock::new()];
     }
 
     /// Sets macroblock `addr` of the picture being decoded.
@@ -232,11 +232,9 @@ impl Picture {
     /// which the caller checks. With direct_8x8_inference_flag each 8x8 quadrant takes its
     /// corner block's value. Made once, on the first request, for the whole (sealed) picture:
     /// B pictures read it for every skipped or direct macroblock, and a sweep costs less than
-    /// reading the co-located motion macroblock by macroblock. None for another
-    /// `inference` than the first request's (a new SPS: never in practice).
-    pub fn col_zero(&self, inference: bool) -> Option<&[u16]> {
-        let (inf, masks) = self.col_zero.get_or_init(|| (inference, self.col_zero_masks(inference)));
-        (*inf == inference).then_some(masks.as_slice())
+    /// reading the co-located motion macroblock by macroblock.
+    pub fn col_zero(&self, inference: bool) -> &[u16] {
+        self.col_zero[usize::from(inference)].get_or_init(|| self.col_zero_masks(inference))
     }
 
     fn col_zero_masks(&self, inference: bool) -> Vec<u16> {
