@@ -23,28 +23,13 @@ static NEXT_STATE: [u8; 256] = {
     t
 };
 
-/// Table 9-44 by qCodIRangeIdx << 7 | (pStateIdx << 1 | valMPS), flat like NEXT_STATE.
-static LPS_RANGE: [u8; 512] = {
-    let mut t = [0u8; 512];
+/// Table 9-44 by qCodIRangeIdx << 7 | (pStateIdx << 1 | valMPS), flat like NEXT_STATE,
+/// each rangeTabLPS at the scale of `Engine::range`.
+static LPS_RANGE: [Word; 512] = {
+    let mut t = [0 as Word; 512];
     let mut i = 0;
     while i < 512 {
-        t[i] = RANGE_TAB_LPS[(i & 127) >> 1][i >> 7];
-        i += 1;
-    }
-    t
-};
-
-/// Renormalisation shift (9.3.3.2.2) per codIRange < 512: the shifts that bring it to at
-/// least 256. A table, because the generic x86-64 target has no lzcnt.
-static NORM_SHIFT: [u8; 512] = {
-    let mut t = [0u8; 512];
-    let mut i = 1;
-    while i < 512 {
-        let mut n = 0;
-        while (i << n) < 256 {
-            n += 1;
-        }
-        t[i] = n;
+        t[i] = (RANGE_TAB_LPS[(i & 127) >> 1][i >> 7] as Word) << PRELOAD;
         i += 1;
     }
     t
@@ -66,9 +51,9 @@ const LOAD: u32 = PRELOAD;
 /// local copy in machine registers and write it back once (`Cabac::engine`).
 #[derive(Clone, Copy, Debug)]
 pub struct Engine {
-    /// codIRange. Machine words, like `avail`: as u32 / i32 the compiler packed the two
-    /// into one register and spent a shift and an or of each bin's dependency chain on it.
-    range: usize,
+    /// codIRange << PRELOAD: at the scale of codIOffset in `value`, so that the two compare
+    /// without a shift, and its leading zeros are the renormalisation shift.
+    range: Word,
     /// codIOffset << PRELOAD, with the next stream bits (`avail` of them)
     /// below it: renormalisation shifts bits in without going back to the reader.
     value: Word,
@@ -92,7 +77,9 @@ impl Engine {
 
     #[inline(always)]
     fn renorm(&mut self, r: &mut BitReader) {
-        let n = u32::from(NORM_SHIFT[self.range & 511]);
+        // 9.3.3.2.2: shift until codIRange >= 256, i.e. until its top bit is bit PRELOAD + 8
+        // (7 leading zeros in both word sizes). `| 1` tells the compiler the word is not 0.
+        let n = (self.range | 1).leading_zeros() - 7;
         self.range <<= n;
         self.value <<= n;
         self.avail -= n as isize;
@@ -104,12 +91,11 @@ impl Engine {
     #[inline(always)]
     pub fn decision(&mut self, r: &mut BitReader, s: &mut u8) -> u32 {
         let st = usize::from(*s & 127);
-        // (codIRange >> 6) & 3 is qCodIRangeIdx; codIRange < 512.
-        let lps = usize::from(LPS_RANGE[((self.range & 0xc0) << 1) | st]);
+        // ((codIRange >> 6) & 3) << 7 is qCodIRangeIdx at its place in LPS_RANGE.
+        let lps = LPS_RANGE[((self.range >> (PRELOAD - 1)) as usize & 0x180) | st];
         let rmps = self.range - lps;
-        // codIOffset >= codIRange - rangeLPS: the shift of `value` does not wait for rmps.
-        let is_lps = (self.value >> PRELOAD) as usize >= rmps;
-        self.value -= ((rmps as Word) << PRELOAD) & (0 as Word).wrapping_sub(Word::from(is_lps));
+        let is_lps = self.value >= rmps;
+        self.value -= rmps & (0 as Word).wrapping_sub(Word::from(is_lps));
         self.range = if is_lps { lps } else { rmps };
         *s = NEXT_STATE[(st << 1) | usize::from(is_lps)];
         self.renorm(r);
@@ -129,9 +115,8 @@ impl Engine {
         self.value <<= 1;
         self.avail -= 1;
         self.refill(r);
-        let scaled = (self.range as Word) << PRELOAD;
-        let one = self.value >= scaled;
-        self.value -= scaled & (0 as Word).wrapping_sub(Word::from(one));
+        let one = self.value >= self.range;
+        self.value -= self.range & (0 as Word).wrapping_sub(Word::from(one));
         0u32.wrapping_sub(u32::from(one))
     }
 }
@@ -155,7 +140,7 @@ fn loaded(value: Word, avail: isize, r: &mut BitReader) -> (Word, isize) {
 
 impl Default for Cabac {
     fn default() -> Self {
-        Cabac { engine: Engine { range: 510, value: 0, avail: 0 }, state: [0; NUM_CTX] }
+        Cabac { engine: Engine { range: 510 << PRELOAD, value: 0, avail: 0 }, state: [0; NUM_CTX] }
     }
 }
 
@@ -208,7 +193,7 @@ impl Cabac {
     pub fn init_engine(&mut self, r: &mut BitReader) {
         let offset = r.peek(9);
         r.consume(9);
-        self.engine = Engine { range: 510, value: Word::from(offset) << PRELOAD, avail: 0 }.load(r);
+        self.engine = Engine { range: 510 << PRELOAD, value: Word::from(offset) << PRELOAD, avail: 0 }.load(r);
     }
 
     /// The bit position of the arithmetic decoder in the reader (bits it has really used).
@@ -235,8 +220,8 @@ impl Cabac {
     /// decoder's position (`position`) is just after the last bit of the arithmetic code.
     pub fn terminate(&mut self, r: &mut BitReader) -> u32 {
         let e = &mut self.engine;
-        e.range -= 2;
-        if e.value >= (e.range as Word) << PRELOAD {
+        e.range -= 2 << PRELOAD;
+        if e.value >= e.range {
             1
         } else {
             e.renorm(r);
