@@ -4,6 +4,7 @@
 //! and are reported; parsing resumes at the next unit.
 
 use super::bits::BitReader;
+use super::direct::col_zero_masks;
 use super::dpb::{Dpb, PocState, RefFrame};
 use super::error::{Error, ErrorKind};
 use super::cabac::Cabac;
@@ -287,7 +288,10 @@ impl Decoder {
             self.lists[1].clear();
             return Ok(());
         }
-        let ctx = SliceCtx { sps: &sps, pps: &pps, hdr: &hdr, slice_num, lists: &self.lists, poc: cur.pic.poc };
+        let col_zero = (hdr.slice_type == SliceType::B && hdr.direct_spatial_mv_pred_flag)
+            .then(|| col_zero_masks(&self.lists, sps.direct_8x8_inference_flag))
+            .flatten();
+        let ctx = SliceCtx { sps: &sps, pps: &pps, hdr: &hdr, slice_num, lists: &self.lists, poc: cur.pic.poc, col_zero };
         let mut r = BitReader::new(rbsp);
         r.skip(hdr.header_bits);
         let result = if pps.entropy_coding_mode_flag {

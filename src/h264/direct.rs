@@ -3,7 +3,7 @@
 //! (8.4.1.2.3) for frame pictures.
 
 use super::dpb::RefFrame;
-use super::mvpred::{median, REF_NA};
+use super::mvpred::median;
 use super::picture::{Picture, NO_REF};
 
 /// ref_idx and vector per list for each 4x4 block of the macroblock, raster order.
@@ -15,6 +15,16 @@ pub struct DirectCtx<'a> {
     pub direct_8x8_inference: bool,
     pub cur_poc: i32,
     pub lists: &'a [Vec<Option<RefFrame>>; 2],
+    /// `col_zero_masks` of the slice.
+    pub col_zero: Option<&'a [u16]>,
+}
+
+/// The colZeroFlag masks (`Picture::col_zero`) that spatial direct prediction reads in a
+/// slice with reference lists `lists`: RefPicList1[0]'s, or none when colZeroFlag is 0
+/// throughout (RefPicList1[0] long-term) or there is no such picture.
+pub fn col_zero_masks(lists: &[Vec<Option<RefFrame>>; 2], inference: bool) -> Option<&[u16]> {
+    let l1 = lists[1].first()?.as_ref().filter(|r| !r.long_term)?;
+    Some(l1.pic.as_deref()?.col_zero(inference))
 }
 
 /// A 4x4 block's co-located data for temporal direct: (mvCol, refIdxCol, the id of the
@@ -84,39 +94,34 @@ pub fn spatial(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: usize) -> Spati
     let mut ref_idx = [-1i8; 2];
     let mut mvp = [[0i16; 2]; 2];
     for l in 0..2 {
-        let norm = |r: i8| if r == REF_NA { -1 } else { r };
         let [a, b, c] = nb[l];
-        ref_idx[l] = min_positive(norm(a.0), min_positive(norm(b.0), norm(c.0)));
-        if ref_idx[l] >= 0 {
-            mvp[l] = median(a, b, c, ref_idx[l]);
+        // MinPositive(A, MinPositive(B, C)) as an unsigned minimum: REF_NA and -1 become
+        // 254 and 255, above every refIdx, and the minimum is < 128 iff one is >= 0.
+        let m = (a.0 as u8).min(b.0 as u8).min(c.0 as u8);
+        if m < 128 {
+            ref_idx[l] = m as i8;
+            mvp[l] = median(a, b, c, m as i8);
         }
     }
     if ref_idx[0] < 0 && ref_idx[1] < 0 {
         // Both lists with refIdx 0 and zero vectors.
         return Spatial { ref_idx: [0, 0], mvp: [[0, 0]; 2], zero: [0, 0] };
     }
-    let l1 = ctx.lists[1].first().and_then(|e| e.as_ref());
-    // colZeroFlag needs the co-located block only when a list has refIdx 0, and is 0 when
-    // RefPicList1[0] is long-term.
-    let zero = if l1.is_some_and(|r| !r.long_term) && (ref_idx[0] == 0 || ref_idx[1] == 0) {
-        l1.and_then(|r| r.pic.as_deref())
-            .and_then(|col| col.col_zero(ctx.direct_8x8_inference).get(mb_addr).copied())
-            .unwrap_or(0)
-    } else {
-        0
-    };
+    // colZeroFlag needs the co-located block only when a list has refIdx 0.
+    let zero = if ref_idx[0] == 0 || ref_idx[1] == 0 { ctx.col_zero.and_then(|z| z.get(mb_addr).copied()).unwrap_or(0) } else { 0 };
     let mask = |l: usize| if ref_idx[l] == 0 { zero } else { 0 };
     Spatial { ref_idx, mvp, zero: [mask(0), mask(1)] }
+}
+
+/// A block's refIdx and vector as one integer, for cheap equality tests.
+#[inline(always)]
+pub fn motion_key(b: (i8, [i16; 2])) -> u64 {
+    u64::from(b.0 as u8) | (u64::from(b.1[0] as u16) << 8) | (u64::from(b.1[1] as u16) << 24)
 }
 
 /// The corner 4x4 block of each 8x8 quadrant, and the blocks of quadrant q.
 const CORNERS: [usize; 4] = [0, 3, 12, 15];
 const QUADRANT: [[usize; 4]; 4] = [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]];
-
-/// MinPositive (8-190).
-fn min_positive(a: i8, b: i8) -> i8 {
-    if a >= 0 && b >= 0 { a.min(b) } else { a.max(b) }
-}
 
 /// The neighbours A, B and C (D where C is not available) of a whole macroblock in one
 /// list, as (refIdx, mv) with REF_NA for "not available": what spatial direct reads.

@@ -7,7 +7,7 @@ use super::cavlc::{nc_from_neighbours, residual_block};
 use super::dpb::RefFrame;
 use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
-use super::direct::{direct_motion, direct_motion_corners, expand_corners, spatial, DirectCtx, DirectMotion};
+use super::direct::{direct_motion, direct_motion_corners, expand_corners, motion_key, spatial, DirectCtx, DirectMotion};
 use super::mvpred::{mb_neighbours, median, p_skip_mv, MvCache, Neighbours, Shape, REF_NA};
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
@@ -26,6 +26,9 @@ pub struct SliceCtx<'a> {
     pub lists: &'a [Vec<Option<RefFrame>>; 2],
     /// PicOrderCnt of the current picture.
     pub poc: i32,
+    /// colZeroFlag masks for spatial direct prediction (`direct::col_zero_masks`), in B
+    /// slices that use it.
+    pub col_zero: Option<&'a [u16]>,
 }
 
 /// Scratch state reused from slice to slice (no allocation per macroblock).
@@ -52,6 +55,8 @@ pub fn decode_slice_cavlc(
     let mut addr = ctx.hdr.first_mb_in_slice;
     let mut qp = ctx.hdr.slice_qp(ctx.pps);
     let inter = ctx.hdr.slice_type != SliceType::I;
+    let first = ctx.hdr.first_mb_in_slice;
+    let mut n = neighbours(pic.mb_width, addr, first);
     loop {
         if inter {
             let run = r.ue("mb_skip_run").map_err(|e| (e, addr))?;
@@ -60,12 +65,12 @@ pub fn decode_slice_cavlc(
             }
             for _ in 0..run {
                 if ctx.hdr.slice_type == SliceType::B {
-                    let n = neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice);
                     decode_b_skip(pic, ctx, scratch, addr, n, qp).map_err(|e| (e, addr))?;
                 } else {
-                    decode_p_skip(pic, ctx, addr, neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice), qp);
+                    decode_p_skip(pic, ctx, addr, n, qp);
                 }
                 addr += 1;
+                n = next_neighbours(n, pic.mb_width, addr, first);
             }
             if run > 0 && !r.more_rbsp_data() {
                 return Ok(());
@@ -74,8 +79,9 @@ pub fn decode_slice_cavlc(
         if addr >= total {
             return Err((Box::new(ErrorKind::OutOfRange { element: "first_mb_in_slice / slice data length", value: i64::from(addr) }), addr));
         }
-        macroblock_layer(r, pic, ctx, scratch, addr, &mut qp).map_err(|e| (e, addr))?;
+        macroblock_layer(r, pic, ctx, scratch, addr, n, &mut qp).map_err(|e| (e, addr))?;
         addr += 1;
+        n = next_neighbours(n, pic.mb_width, addr, first);
         if !r.more_rbsp_data() {
             return Ok(());
         }
@@ -87,19 +93,33 @@ pub fn decode_slice_cavlc(
 /// first_mb_in_slice, so a neighbour (always at a lower address) is in the slice exactly
 /// when its address is at least `first_mb`.
 pub(super) fn neighbours(mb_width: u32, addr: u32, first_mb: u32) -> Neighbours {
-    let (x, y) = (addr % mb_width, addr / mb_width);
+    neighbours_at(mb_width, addr, addr % mb_width, addr / mb_width, first_mb)
+}
+
+/// `neighbours` of macroblock `n`'s address + 1, without a division.
+#[inline]
+pub(super) fn next_neighbours(n: Neighbours, mb_width: u32, addr: u32, first_mb: u32) -> Neighbours {
+    let (x, y) = (n.mb_x as u32 + 1, n.mb_y as u32);
+    let (x, y) = if x >= mb_width { (0, y + 1) } else { (x, y) };
+    neighbours_at(mb_width, addr, x, y, first_mb)
+}
+
+#[inline]
+fn neighbours_at(mb_width: u32, addr: u32, x: u32, y: u32, first_mb: u32) -> Neighbours {
     let in_slice = |d: u32| addr - d >= first_mb;
     Neighbours {
         a: x > 0 && in_slice(1),
         b: y > 0 && in_slice(mb_width),
         c: y > 0 && x + 1 < mb_width && in_slice(mb_width - 1),
         d: x > 0 && y > 0 && in_slice(mb_width + 1),
+        mb_x: x as usize,
+        mb_y: y as usize,
     }
 }
 
 /// P_Skip (8.4.1.1): ref_idx 0 and the predicted vector, no syntax.
 pub(super) fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, addr: u32, n: Neighbours, qp: i32) {
-    let (x, y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+    let (x, y) = (n.mb_x, n.mb_y);
     let mv = p_skip_mv(pic, x, y, n);
     fill_mb(pic, 0, x, y, 0, mv);
     pic.set_mb(
@@ -125,12 +145,13 @@ pub(super) fn decode_b_skip(
 
 /// The motion of a B_Skip or B_Direct_16x16 macroblock (8.4.1.2), straight to the picture.
 fn direct_16x16(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr: u32, n: Neighbours) {
-    let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+    let (mb_x, mb_y) = (n.mb_x, n.mb_y);
     let dctx = DirectCtx {
         spatial: ctx.hdr.direct_spatial_mv_pred_flag,
         direct_8x8_inference: ctx.sps.direct_8x8_inference_flag,
         cur_poc: ctx.poc,
         lists: ctx.lists,
+        col_zero: ctx.col_zero,
     };
     if dctx.spatial {
         // One refIdx and vector per list, zeroed in the colZeroFlag blocks.
@@ -157,7 +178,7 @@ fn direct_16x16(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr
     let mut expanded = false;
     for l in 0..2 {
         let d = &direct[l];
-        if [3, 12, 15].iter().all(|&b| motion_key(&d[b]) == motion_key(&d[0])) {
+        if [3, 12, 15].iter().all(|&b| motion_key(d[b]) == motion_key(d[0])) {
             fill_mb(pic, l, mb_x, mb_y, d[0].0, d[0].1);
         } else {
             if !expanded {
@@ -171,49 +192,47 @@ fn direct_16x16(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr
 
 /// `fill_mb`, but with a zero vector in the blocks of `zero` (bit y * 4 + x).
 fn fill_mb_zeroed(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2], zero: u16) {
-    fill_mb(pic, list, mb_x, mb_y, ref_idx, mv);
-    if zero == 0 || mv == [0, 0] {
-        return;
+    if zero == 0 {
+        return fill_mb(pic, list, mb_x, mb_y, ref_idx, mv);
     }
-    let stride = pic.stride4();
-    for r in 0..4 {
-        let i = (mb_y * 4 + r) * stride + mb_x * 4;
-        if let Some(d) = pic.mv[list].get_mut(i..i + 4) {
-            for (c, v) in d.iter_mut().enumerate() {
-                if (zero >> (r * 4 + c)) & 1 != 0 {
-                    *v = [0, 0];
-                }
-            }
-        }
-    }
+    fill_rows(pic, list, mb_x, mb_y, ref_idx, |k| {
+        let bits = zero >> (4 * k);
+        std::array::from_fn(|c| if (bits >> c) & 1 != 0 { [0, 0] } else { mv })
+    });
 }
 
 /// Sets one ref_idx and vector for the 16 blocks of a macroblock in list `list`.
 pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2]) {
+    fill_rows(pic, list, mb_x, mb_y, ref_idx, |_| [mv; 4]);
+}
+
+/// Sets ref_idx `ref_idx` for the 16 blocks of a macroblock in list `list`, and the
+/// vectors of its block row k (0..4) to `row(k)`. The arrays are sliced once, so that the
+/// stores do not reload them and the bounds are checked once per row.
+#[inline(always)]
+fn fill_rows(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, row: impl Fn(usize) -> [[i16; 2]; 4]) {
     let stride = pic.stride4();
-    for r in 0..4 {
-        let i = (mb_y * 4 + r) * stride + mb_x * 4;
-        // Whole-array stores of 4 entries (a slice `fill` would call memset).
-        if let Some(d) = pic.ref_idx[list].get_mut(i..i + 4).and_then(|d| <&mut [i8; 4]>::try_from(d).ok()) {
-            *d = [ref_idx; 4];
-        }
-        if let Some(d) = pic.mv[list].get_mut(i..i + 4).and_then(|d| <&mut [[i16; 2]; 4]>::try_from(d).ok()) {
-            *d = [mv; 4];
+    let i0 = (mb_y * stride + mb_x) * 4;
+    let end = i0 + 3 * stride + 4;
+    let (Some(refs), Some(mvs)) = (
+        pic.ref_idx.get_mut(list).and_then(|v| v.get_mut(i0..end)),
+        pic.mv.get_mut(list).and_then(|v| v.get_mut(i0..end)),
+    ) else {
+        return;
+    };
+    for k in 0..4 {
+        let o = k * stride;
+        if let (Some(r), Some(m)) = (refs.get_mut(o..o + 4), mvs.get_mut(o..o + 4)) {
+            r.copy_from_slice(&[ref_idx; 4]);
+            m.copy_from_slice(&row(k));
         }
     }
 }
 
-/// A block's ref_idx and vector as one integer, for cheap equality tests (a tuple `==`
-/// compares field by field with a branch each).
-#[inline(always)]
-fn motion_key(b: &(i8, [i16; 2])) -> u64 {
-    u64::from(b.0 as u8) | (u64::from(b.1[0] as u16) << 8) | (u64::from(b.1[1] as u16) << 24)
-}
-
 /// Sets the ref_idx and vector of each of the 16 blocks (raster order) of a macroblock.
 fn store_blocks(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, blocks: &[(i8, [i16; 2]); 16]) {
-    let k0 = motion_key(&blocks[0]);
-    if blocks.iter().all(|b| motion_key(b) == k0) {
+    let k0 = motion_key(blocks[0]);
+    if blocks.iter().all(|&b| motion_key(b) == k0) {
         // The common case: one motion for the whole macroblock.
         return fill_mb(pic, list, mb_x, mb_y, blocks[0].0, blocks[0].1);
     }
@@ -240,10 +259,10 @@ fn macroblock_layer(
     ctx: &SliceCtx,
     scratch: &mut MbScratch,
     addr: u32,
+    n: Neighbours,
     qp: &mut i32,
 ) -> Result<(), Fail> {
-    let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
-    let n = neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice);
+    let (mb_x, mb_y) = (n.mb_x, n.mb_y);
     let chroma = ctx.sps.chroma_array_type() != 0;
     let mut mb = Macroblock { slice_num: ctx.slice_num, ..Macroblock::default() };
     let (max, first_intra) = match ctx.hdr.slice_type {
@@ -402,7 +421,7 @@ pub fn inter_pred(
     addr: u32,
     n: Neighbours,
 ) -> Result<(), Fail> {
-    let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+    let (mb_x, mb_y) = (n.mb_x, n.mb_y);
     let b_slice = ctx.hdr.slice_type == SliceType::B;
     let lists = if b_slice { 2 } else { 1 };
     let max_ref = [ctx.hdr.num_ref_idx_l0_active_minus1, ctx.hdr.num_ref_idx_l1_active_minus1];
@@ -413,6 +432,7 @@ pub fn inter_pred(
         direct_8x8_inference: ctx.sps.direct_8x8_inference_flag,
         cur_poc: ctx.poc,
         lists: ctx.lists,
+        col_zero: ctx.col_zero,
     };
     if mb.kind == MbKind::BSkip || (mb.kind == MbKind::B && mb.mb_type == 0) {
         // Whole-macroblock direct: no syntax.

@@ -6,7 +6,7 @@ use super::bits::BitReader;
 use super::cabac::{Cabac, Engine};
 use super::error::{ErrorKind, Fail};
 use super::macroblock::{
-    decode_b_skip, decode_p_skip, inter_pred, neighbours, no_sub_8x8_smaller, set_unused_list, InterSyntax,
+    decode_b_skip, decode_p_skip, inter_pred, neighbours, next_neighbours, no_sub_8x8_smaller, set_unused_list, InterSyntax,
     MbScratch, SliceCtx,
 };
 use super::mb::{blk_xy, Macroblock, MbKind, CODED_CB_DC, CODED_LUMA_DC};
@@ -38,8 +38,9 @@ pub fn decode_slice_cabac(
     cabac.init_contexts(column, slice_qp);
     cabac.init_engine(r);
     let mut m = MbCabac { cabac, qp: slice_qp, last_dqp_nonzero: false };
+    let first = ctx.hdr.first_mb_in_slice;
+    let mut n = neighbours(pic.mb_width, addr, first);
     loop {
-        let n = neighbours(pic.mb_width, addr, ctx.hdr.first_mb_in_slice);
         let skip = ctx.hdr.slice_type != SliceType::I && m.mb_skip_flag(r, pic, ctx, addr, n);
         if skip {
             if ctx.hdr.slice_type == SliceType::B {
@@ -64,6 +65,7 @@ pub fn decode_slice_cabac(
                 addr,
             ));
         }
+        n = next_neighbours(n, pic.mb_width, addr, first);
     }
 }
 
@@ -228,7 +230,7 @@ impl MbCabac<'_> {
         addr: u32,
         n: Neighbours,
     ) -> Result<(), Fail> {
-        let (mb_x, mb_y) = ((addr % pic.mb_width) as usize, (addr / pic.mb_width) as usize);
+        let (mb_x, mb_y) = (n.mb_x, n.mb_y);
         let chroma = ctx.sps.chroma_array_type() != 0;
         let mut mb = Macroblock { slice_num: ctx.slice_num, ..Macroblock::default() };
         let (intra, t) = self.mb_type(r, pic, ctx, addr, n);
@@ -638,7 +640,7 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
         let mut s = CabacInter { m, r, ref_gt0: [[[false; 5]; 5]; 2], mvd: [[[[0; 2]; 5]; 5]; 2] };
         let w = pic.mb_width as usize;
         let stride = pic.stride4();
-        let (mb_x, mb_y) = (addr as usize % w, addr as usize / w);
+        let (mb_x, mb_y) = (n.mb_x, n.mb_y);
         let direct_at = |m: &Macroblock, x: usize, y: usize| {
             m.kind == MbKind::BSkip
                 || (m.kind == MbKind::B && m.mb_type == 0)

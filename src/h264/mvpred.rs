@@ -27,13 +27,16 @@ pub struct MvCache {
     pub mvs: [[[i16; 2]; 6]; 5],
 }
 
-/// Which neighbouring macroblocks (6.4.9) are available.
+/// A macroblock's place: which neighbouring macroblocks (6.4.9) are available, and its
+/// column and row (carried along, so that no step divides its address again).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Neighbours {
     pub a: bool,
     pub b: bool,
     pub c: bool,
     pub d: bool,
+    pub mb_x: usize,
+    pub mb_y: usize,
 }
 
 impl MvCache {
@@ -203,27 +206,27 @@ impl Default for MvCache {
     }
 }
 
-/// 8.4.1.3.1: median prediction from neighbours A, B, C (C already replaced by D).
+/// 8.4.1.3.1: median prediction from neighbours A, B, C (C already replaced by D), for
+/// refIdx `ref_idx` >= 0.
 #[inline(always)]
-pub fn median(a: (i8, [i16; 2]), mut b: (i8, [i16; 2]), mut c: (i8, [i16; 2]), ref_idx: i8) -> [i16; 2] {
+pub fn median(a: (i8, [i16; 2]), b: (i8, [i16; 2]), c: (i8, [i16; 2]), ref_idx: i8) -> [i16; 2] {
+    debug_assert!(ref_idx >= 0);
+    // Unavailable neighbours count as refIdx -1 with a zero vector; a block with refIdx < 0
+    // (unavailable, intra, list unused) has a zero vector whatever is stored.
+    let mv = |n: (i8, [i16; 2])| if n.0 < 0 { [0, 0] } else { n.1 };
     if b.0 == REF_NA && c.0 == REF_NA && a.0 != REF_NA {
-        b = a;
-        c = a;
+        // B and C take A's motion: all three equal.
+        return mv(a);
     }
-    // Unavailable neighbours count as refIdx -1 with a zero vector.
-    let norm = |n: (i8, [i16; 2])| if n.0 < 0 { (-1, [0i16, 0]) } else { n };
-    let (a, b, c) = (norm(a), norm(b), norm(c));
-    let matches = (a.0 == ref_idx) as u8 + (b.0 == ref_idx) as u8 + (c.0 == ref_idx) as u8;
-    if matches == 1 {
-        if a.0 == ref_idx {
-            return a.1;
+    match (a.0 == ref_idx, b.0 == ref_idx, c.0 == ref_idx) {
+        (true, false, false) => a.1,
+        (false, true, false) => b.1,
+        (false, false, true) => c.1,
+        _ => {
+            let (a, b, c) = (mv(a), mv(b), mv(c));
+            [med3(a[0], b[0], c[0]), med3(a[1], b[1], c[1])]
         }
-        if b.0 == ref_idx {
-            return b.1;
-        }
-        return c.1;
     }
-    [med3(a.1[0], b.1[0], c.1[0]), med3(a.1[1], b.1[1], c.1[1])]
 }
 
 #[inline(always)]
