@@ -98,7 +98,7 @@ fn ours(stream: &Path) -> Ours {
                 o.decoded.insert((frame, mx as u32, my as u32));
                 let b_8x8 = mb.kind == MbKind::B && mb.mb_type == 22;
                 for list in 0..2u8 {
-                    let uses = (0..16).any(|b| p.ref_idx[list as usize][(my * 4 + b / 4) * stride + mx * 4 + b % 4] >= 0);
+                    let uses = (0..4).any(|q| p.ref_idx[list as usize][p.ref_index(mx * 4 + (q & 1) * 2, my * 4 + (q >> 1) * 2)] >= 0);
                     if b_8x8 || uses {
                         o.exported_whole.insert((frame, list, mx as u32, my as u32));
                     }
@@ -107,7 +107,7 @@ fn ours(stream: &Path) -> Ours {
                     for b in 0..4 {
                         let (x4, y4) = (mx * 4 + (b & 1) * 2, my * 4 + (b >> 1) * 2);
                         let i = y4 * stride + x4;
-                        if p.ref_idx[list][i] >= 0 {
+                        if p.ref_idx[list][p.ref_index(x4, y4)] >= 0 {
                             let mv = p.mv[list][i];
                             o.cells.insert(
                                 (frame, list as u8, x4 as u32 * 4, y4 as u32 * 4),

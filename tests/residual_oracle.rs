@@ -96,7 +96,7 @@ fn ours(stream: &Path) -> (Vec<Ours>, HashMap<u64, u64>, usize, usize) {
             }
             let lists = &p.ref_ids[mb.slice_num as usize - 1];
             for l in 0..2 {
-                let ri = p.ref_idx[l][b];
+                let ri = p.ref_idx[l][p.ref_index(b % stride, b / stride)];
                 if ri >= 0 {
                     refs[l][b] = lists[l][ri as usize];
                 }

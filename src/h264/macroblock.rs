@@ -211,37 +211,34 @@ pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, 
 /// stores do not reload them and the bounds are checked once per row.
 #[inline(always)]
 fn fill_rows(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, row: impl Fn(usize) -> [[i16; 2]; 4]) {
+    pic.set_refs(list, mb_x, mb_y, [ref_idx; 4]);
     let stride = pic.stride4();
     let i0 = (mb_y * stride + mb_x) * 4;
-    let end = i0 + 3 * stride + 4;
-    let (Some(refs), Some(mvs)) = (
-        pic.ref_idx.get_mut(list).and_then(|v| v.get_mut(i0..end)),
-        pic.mv.get_mut(list).and_then(|v| v.get_mut(i0..end)),
-    ) else {
+    let Some(mvs) = pic.mv.get_mut(list).and_then(|v| v.get_mut(i0..i0 + 3 * stride + 4)) else {
         return;
     };
     for k in 0..4 {
         let o = k * stride;
-        if let (Some(r), Some(m)) = (refs.get_mut(o..o + 4), mvs.get_mut(o..o + 4)) {
-            r.copy_from_slice(&[ref_idx; 4]);
+        if let Some(m) = mvs.get_mut(o..o + 4) {
             m.copy_from_slice(&row(k));
         }
     }
 }
 
-/// Sets the ref_idx and vector of each of the 16 blocks (raster order) of a macroblock.
+/// Sets the ref_idx and vector of each of the 16 blocks (raster order) of a macroblock;
+/// blocks of one 8x8 block have one ref_idx (the standard's partitions).
 fn store_blocks(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, blocks: &[(i8, [i16; 2]); 16]) {
     let k0 = motion_key(blocks[0]);
     if blocks.iter().all(|&b| motion_key(b) == k0) {
         // The common case: one motion for the whole macroblock.
         return fill_mb(pic, list, mb_x, mb_y, blocks[0].0, blocks[0].1);
     }
+    pic.set_refs(list, mb_x, mb_y, [0, 2, 8, 10].map(|b| blocks[b].0));
     let stride = pic.stride4();
     for (r, row) in blocks.chunks_exact(4).enumerate() {
         let i = (mb_y * 4 + r) * stride + mb_x * 4;
-        if let (Some(refs), Some(mvs)) = (pic.ref_idx[list].get_mut(i..i + 4), pic.mv[list].get_mut(i..i + 4)) {
-            for ((dr, dm), &(rf, mv)) in refs.iter_mut().zip(mvs.iter_mut()).zip(row) {
-                *dr = rf;
+        if let Some(mvs) = pic.mv[list].get_mut(i..i + 4) {
+            for (dm, &(_, mv)) in mvs.iter_mut().zip(row) {
                 *dm = mv;
             }
         }

@@ -654,17 +654,19 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
             if let Some(m) = a {
                 // The right column of A.
                 for k in 0..4 {
-                    let i = (mb_y * 4 + k) * stride + mb_x * 4 - 1;
-                    s.ref_gt0[l][k + 1][0] = !direct_at(m, 3, k) && pic.ref_idx[l].get(i).is_some_and(|&r| r > 0);
-                    s.mvd[l][k + 1][0] = pic.mvd[l].get(i).copied().unwrap_or([0, 0]);
+                    let (x, y) = (mb_x * 4 - 1, mb_y * 4 + k);
+                    let r = pic.ref_idx[l].get(pic.ref_index(x, y));
+                    s.ref_gt0[l][k + 1][0] = !direct_at(m, 3, k) && r.is_some_and(|&r| r > 0);
+                    s.mvd[l][k + 1][0] = pic.mvd[l].get(y * stride + x).copied().unwrap_or([0, 0]);
                 }
             }
             if let Some(m) = b {
                 // The bottom row of B.
                 let i = (mb_y * 4 - 1) * stride + mb_x * 4;
-                if let (Some(refs), Some(mvds)) = (pic.ref_idx[l].get(i..i + 4), pic.mvd[l].get(i..i + 4)) {
+                let ri = pic.ref_index(mb_x * 4, mb_y * 4 - 1);
+                if let (Some(refs), Some(mvds)) = (pic.ref_idx[l].get(ri..ri + 2), pic.mvd[l].get(i..i + 4)) {
                     for k in 0..4 {
-                        s.ref_gt0[l][0][k + 1] = !direct_at(m, k, 3) && refs[k] > 0;
+                        s.ref_gt0[l][0][k + 1] = !direct_at(m, k, 3) && refs[k / 2] > 0;
                         s.mvd[l][0][k + 1] = mvds[k];
                     }
                 }

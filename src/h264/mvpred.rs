@@ -51,47 +51,42 @@ impl MvCache {
         let stride = pic.stride4();
         let refs = &pic.ref_idx[list];
         let mvs = &pic.mv[list];
-        let x0 = mb_x * 4;
-        if n.b || n.c || n.d {
-            // The row above: x0 - 1 ..= x0 + 4, of which only available macroblocks are used.
-            let row = (mb_y * 4 - 1) * stride;
-            let lo = row + x0 - usize::from(n.d);
-            let hi = row + x0 + 4 + usize::from(n.c);
-            if let (Some(r), Some(m)) = (refs.get(lo..hi), mvs.get(lo..hi)) {
-                let c0 = 1 - usize::from(n.d);
-                if n.d {
-                    self.refs[0][0] = r[0];
-                    self.mvs[0][0] = m[0];
-                }
-                if n.b {
-                    self.refs[0][1..5].copy_from_slice(&r[1 - c0..5 - c0]);
-                    self.mvs[0][1..5].copy_from_slice(&m[1 - c0..5 - c0]);
-                }
-                if n.c {
-                    self.refs[0][5] = r[5 - c0];
-                    self.mvs[0][5] = m[5 - c0];
-                }
+        let (x0, y0) = (mb_x * 4, mb_y * 4);
+        let at = |x: usize, y: usize| match (refs.get(pic.ref_index(x, y)), mvs.get(y * stride + x)) {
+            (Some(&r), Some(&m)) => Some((r, m)),
+            _ => None,
+        };
+        // The row above (x0 - 1 ..= x0 + 4) and the column to the left, where available.
+        let mut put = |cy: usize, cx: usize, v: Option<(i8, [i16; 2])>| {
+            if let Some((r, m)) = v {
+                self.refs[cy][cx] = r;
+                self.mvs[cy][cx] = m;
             }
+        };
+        if n.d {
+            put(0, 0, at(x0 - 1, y0 - 1));
+        }
+        if n.b {
+            for k in 0..4 {
+                put(0, k + 1, at(x0 + k, y0 - 1));
+            }
+        }
+        if n.c {
+            put(0, 5, at(x0 + 4, y0 - 1));
         }
         if n.a {
             for r in 0..4 {
-                let i = (mb_y * 4 + r) * stride + x0 - 1;
-                if let (Some(&rf), Some(&mv)) = (refs.get(i), mvs.get(i)) {
-                    self.refs[r + 1][0] = rf;
-                    self.mvs[r + 1][0] = mv;
-                }
+                put(r + 1, 0, at(x0 - 1, y0 + r));
             }
         }
     }
 
     /// Writes the inside of the cache back into the picture.
     pub fn store(&self, pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize) {
+        pic.set_refs(list, mb_x, mb_y, [self.refs[1][1], self.refs[1][3], self.refs[3][1], self.refs[3][3]]);
         let stride = pic.stride4();
         for r in 0..4 {
             let i = (mb_y * 4 + r) * stride + mb_x * 4;
-            if let Some(dst) = pic.ref_idx[list].get_mut(i..i + 4) {
-                dst.copy_from_slice(&self.refs[r + 1][1..5]);
-            }
             if let Some(dst) = pic.mv[list].get_mut(i..i + 4) {
                 dst.copy_from_slice(&self.mvs[r + 1][1..5]);
             }
@@ -149,20 +144,19 @@ impl MvCache {
 #[inline(always)]
 pub fn mb_neighbours(pic: &Picture, list: usize, mb_x: usize, mb_y: usize, n: Neighbours) -> [(i8, [i16; 2]); 3] {
     const NA: (i8, [i16; 2]) = (REF_NA, [0, 0]);
-    let (refs, mvs) = (&pic.ref_idx[list], &pic.mv[list]);
-    let at = |i: usize| match (refs.get(i), mvs.get(i)) {
+    let (refs, mvs, stride) = (&pic.ref_idx[list], &pic.mv[list], pic.stride4());
+    // Availability implies that the row above / the column to the left exist.
+    let at = |x: usize, y: usize| match (refs.get(pic.ref_index(x, y)), mvs.get(y * stride + x)) {
         (Some(&r), Some(&m)) => (r, m),
         _ => NA,
     };
-    let i0 = mb_y * 4 * pic.stride4() + mb_x * 4;
-    // Availability implies that the row above / the column to the left exist.
-    let above = i0.wrapping_sub(pic.stride4());
-    let a = if n.a { at(i0.wrapping_sub(1)) } else { NA };
-    let b = if n.b { at(above) } else { NA };
+    let (x0, y0) = (mb_x * 4, mb_y * 4);
+    let a = if n.a { at(x0.wrapping_sub(1), y0) } else { NA };
+    let b = if n.b { at(x0, y0.wrapping_sub(1)) } else { NA };
     let c = if n.c {
-        at(above.wrapping_add(4))
+        at(x0 + 4, y0.wrapping_sub(1))
     } else if n.d {
-        at(above.wrapping_sub(1))
+        at(x0.wrapping_sub(1), y0.wrapping_sub(1))
     } else {
         NA
     };
@@ -178,8 +172,7 @@ pub fn p_skip_mv(pic: &Picture, mb_x: usize, mb_y: usize, n: Neighbours) -> [i16
     }
     let stride = pic.stride4();
     let at = |x: usize, y: usize| {
-        let i = y * stride + x;
-        match (pic.ref_idx[0].get(i), pic.mv[0].get(i)) {
+        match (pic.ref_idx[0].get(pic.ref_index(x, y)), pic.mv[0].get(y * stride + x)) {
             (Some(&r), Some(&m)) => (r, m),
             _ => (REF_NA, [0, 0]),
         }

@@ -69,7 +69,8 @@ pub struct Picture {
     pub mbs_decoded: usize,
     /// Motion vectors per 4x4 block and list, raster order, stride `mb_width * 4`, quarter pel.
     pub mv: [Vec<[i16; 2]>; 2],
-    /// ref_idx per 4x4 block and list (REF_NONE where the list is unused or the block intra).
+    /// ref_idx per 8x8 block and list, its granularity in the standard (REF_NONE where the
+    /// list is unused or the block intra): `ref_index`, `stride8` entries per row.
     /// Both arrays are valid only inside decoded macroblocks.
     pub ref_idx: [Vec<i8>; 2],
     /// Residual levels of the coded blocks (see `MbLevels` for the block numbering).
@@ -177,7 +178,7 @@ impl Picture {
         // stale and must be ignored (see `Macroblock::is_decoded`).
         for l in 0..2 {
             self.mv[l].resize(mbs * 16, [0, 0]);
-            self.ref_idx[l].resize(mbs * 16, REF_NONE);
+            self.ref_idx[l].resize(mbs * 4, REF_NONE);
         }
         if std::mem::take(&mut self.list1_used) {
             self.ref_idx[1].fill(REF_NONE);
@@ -242,10 +243,11 @@ impl Picture {
         let stride = self.stride4();
         // Blocks read: with inference only the corners, each standing for its quadrant.
         const CORNERS: [(usize, u16); 4] = [(0, 0x0033), (3, 0x00cc), (12, 0x3300), (15, 0xcc00)];
-        let zero = |i: usize| {
+        let zero = |x4: usize, y4: usize| {
             // refIdxCol and mvCol: list 0's when the co-located block uses list 0, else list 1's.
-            let l = usize::from(!self.ref_idx[0].get(i).is_some_and(|&r| r >= 0));
-            self.ref_idx[l].get(i) == Some(&0)
+            let (i, ri) = (y4 * stride + x4, self.ref_index(x4, y4));
+            let l = usize::from(!self.ref_idx[0].get(ri).is_some_and(|&r| r >= 0));
+            self.ref_idx[l].get(ri) == Some(&0)
                 && self.mv[l].get(i).is_some_and(|m| (-1..=1).contains(&m[0]) && (-1..=1).contains(&m[1]))
         };
         self.mbs
@@ -255,12 +257,12 @@ impl Picture {
                 if !mb.is_decoded() || mb.kind.is_intra() {
                     return 0;
                 }
-                let base = (addr / w) * 4 * stride + (addr % w) * 4;
-                let at = |blk: usize| base + (blk / 4) * stride + blk % 4;
+                let (x0, y0) = ((addr % w) * 4, (addr / w) * 4);
+                let at = |blk: usize| zero(x0 + blk % 4, y0 + blk / 4);
                 if inference {
-                    CORNERS.iter().filter(|&&(b, _)| zero(at(b))).fold(0, |m, &(_, q)| m | q)
+                    CORNERS.iter().filter(|&&(b, _)| at(b)).fold(0, |m, &(_, q)| m | q)
                 } else {
-                    (0..16).filter(|&b| zero(at(b))).fold(0, |m, b| m | (1 << b))
+                    (0..16).filter(|&b| at(b)).fold(0, |m, b| m | (1 << b))
                 }
             })
             .collect()
@@ -269,6 +271,32 @@ impl Picture {
     /// Stride of the per-4x4 arrays.
     pub fn stride4(&self) -> usize {
         self.mb_width as usize * 4
+    }
+
+    /// 8x8 blocks per row of `ref_idx`.
+    #[inline]
+    pub fn stride8(&self) -> usize {
+        self.mb_width as usize * 2
+    }
+
+    /// Sets the ref_idx of the four 8x8 blocks of macroblock (mb_x, mb_y) (raster order) in
+    /// list `list`.
+    #[inline(always)]
+    pub(super) fn set_refs(&mut self, list: usize, mb_x: usize, mb_y: usize, refs: [i8; 4]) {
+        let stride = self.stride8();
+        let i0 = (mb_y * stride + mb_x) * 2;
+        if let Some(r) = self.ref_idx.get_mut(list).and_then(|v| v.get_mut(i0..i0 + stride + 2)) {
+            r[..2].copy_from_slice(&refs[..2]);
+            if let Some(r) = r.get_mut(stride..stride + 2) {
+                r.copy_from_slice(&refs[2..]);
+            }
+        }
+    }
+
+    /// The index in `ref_idx` of the 8x8 block that holds 4x4 block (x4, y4).
+    #[inline]
+    pub fn ref_index(&self, x4: usize, y4: usize) -> usize {
+        (y4 / 2) * self.stride8() + x4 / 2
     }
 
     /// A 64-bit FNV-1a hash of everything parsed: the syntax of each decoded macroblock, its
@@ -294,7 +322,7 @@ impl Picture {
                 for y in my..my + 4 {
                     for x in mx..mx + 4 {
                         let i = y * stride + x;
-                        let r = self.ref_idx[l].get(i).copied().unwrap_or(REF_NONE);
+                        let r = self.ref_idx[l].get(self.ref_index(x, y)).copied().unwrap_or(REF_NONE);
                         let v = if r >= 0 { self.mv[l].get(i).copied().unwrap_or([0, 0]) } else { [0, 0] };
                         eat(&[r as u8]);
                         eat(&[v[0].to_le_bytes(), v[1].to_le_bytes()].concat());
