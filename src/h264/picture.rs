@@ -21,7 +21,7 @@ pub const LUMA_DC: usize = 16;
 pub const CHROMA_DC: usize = 17;
 pub const CHROMA_AC: usize = 19;
 
-/// ref_idx of a 4x4 block that is intra or does not use the list.
+/// ref_idx of a block that is intra or does not use the list.
 pub const REF_NONE: i8 = -1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
