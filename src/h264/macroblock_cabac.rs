@@ -69,18 +69,16 @@ pub fn decode_slice_cabac(
     }
 }
 
-/// Writes the |mvd| of an inter macroblock that is not skipped (inside of the CABAC
-/// neighbourhood arrays). Skipped and intra macroblocks write nothing: readers take 0.
+/// Writes the |mvd| of an inter macroblock that is not skipped: of its 4x4 blocks in the
+/// CABAC neighbourhood grid, the right column and the bottom row, which are all that later
+/// macroblocks read (`Picture::mvd`). Skipped and intra macroblocks write nothing: readers
+/// take 0.
 /// Only the slice's `lists` lists: the neighbours that read them are in the same slice,
 /// so list 1 is never read in a P slice.
-fn store_mvd(pic: &mut Picture, mb_x: usize, mb_y: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2], lists: usize) {
-    let stride = pic.stride4();
+fn store_mvd(pic: &mut Picture, addr: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2], lists: usize) {
     for (l, grid) in mvd.iter().enumerate().take(lists) {
-        for y in 0..4 {
-            let i = (mb_y * 4 + y) * stride + mb_x * 4;
-            if let Some(d) = pic.mvd[l].get_mut(i..i + 4) {
-                d.copy_from_slice(&grid[y + 1][1..5]);
-            }
+        if let Some(d) = pic.mvd[l].get_mut(addr) {
+            *d = std::array::from_fn(|k| if k < 4 { grid[k + 1][4] } else { grid[4][k - 3] });
         }
     }
 }
@@ -285,7 +283,7 @@ impl MbCabac<'_> {
             let mut syn = CabacInter::new(self, r, pic, addr, n, lists);
             inter_pred(&mut syn, pic, ctx, scratch, &mut mb, addr, n)?;
             let mvd = syn.mvd;
-            store_mvd(pic, mb_x, mb_y, &mvd, lists);
+            store_mvd(pic, addr as usize, &mvd, lists);
         }
         if mb.kind != MbKind::I16x16 {
             mb.cbp = self.coded_block_pattern(r, a, b, chroma);
@@ -639,7 +637,6 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
     fn new(m: &'m mut MbCabac<'c>, r: &'r mut BitReader<'a>, pic: &Picture, addr: u32, n: Neighbours, lists: usize) -> Self {
         let mut s = CabacInter { m, r, ref_gt0: [[[false; 5]; 5]; 2], mvd: [[[[0; 2]; 5]; 5]; 2] };
         let w = pic.mb_width as usize;
-        let stride = pic.stride4();
         let (mb_x, mb_y) = (n.mb_x, n.mb_y);
         let direct_at = |m: &Macroblock, x: usize, y: usize| {
             m.kind == MbKind::BSkip
@@ -653,21 +650,20 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
         for l in 0..lists {
             if let Some(m) = a {
                 // The right column of A.
+                let mvd = pic.mvd[l].get(addr as usize - 1).copied().unwrap_or_default();
                 for k in 0..4 {
-                    let (x, y) = (mb_x * 4 - 1, mb_y * 4 + k);
-                    let r = pic.ref_idx[l].get(pic.ref_index(x, y));
+                    let r = pic.ref_idx[l].get(pic.ref_index(mb_x * 4 - 1, mb_y * 4 + k));
                     s.ref_gt0[l][k + 1][0] = !direct_at(m, 3, k) && r.is_some_and(|&r| r > 0);
-                    s.mvd[l][k + 1][0] = pic.mvd[l].get(y * stride + x).copied().unwrap_or([0, 0]);
+                    s.mvd[l][k + 1][0] = mvd[k];
                 }
             }
             if let Some(m) = b {
                 // The bottom row of B.
-                let i = (mb_y * 4 - 1) * stride + mb_x * 4;
                 let ri = pic.ref_index(mb_x * 4, mb_y * 4 - 1);
-                if let (Some(refs), Some(mvds)) = (pic.ref_idx[l].get(ri..ri + 2), pic.mvd[l].get(i..i + 4)) {
+                if let (Some(refs), Some(mvd)) = (pic.ref_idx[l].get(ri..ri + 2), pic.mvd[l].get(addr as usize - w)) {
                     for k in 0..4 {
                         s.ref_gt0[l][0][k + 1] = !direct_at(m, k, 3) && refs[k / 2] > 0;
-                        s.mvd[l][0][k + 1] = mvds[k];
+                        s.mvd[l][0][k + 1] = mvd[4 + k];
                     }
                 }
             }
