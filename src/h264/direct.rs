@@ -114,12 +114,6 @@ pub fn spatial(ctx: &DirectCtx, nb: &[MbNeighbours; 2], mb_addr: usize) -> Spati
     Spatial { ref_idx, mvp, zero: [mask(0), mask(1)] }
 }
 
-/// A block's refIdx and vector as one integer, for cheap equality tests.
-#[inline(always)]
-pub fn motion_key(b: (i8, [i16; 2])) -> u64 {
-    u64::from(b.0 as u8) | (u64::from(b.1[0] as u16) << 8) | (u64::from(b.1[1] as u16) << 24)
-}
-
 /// The corner 4x4 block of each 8x8 quadrant, and the blocks of quadrant q.
 const CORNERS: [usize; 4] = [0, 3, 12, 15];
 const QUADRANT: [[usize; 4]; 4] = [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]];

@@ -7,7 +7,7 @@ use super::cavlc::{nc_from_neighbours, residual_block};
 use super::dpb::RefFrame;
 use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
-use super::direct::{direct_motion, direct_motion_corners, expand_corners, motion_key, spatial, DirectCtx, DirectMotion};
+use super::direct::{direct_motion, direct_motion_corners, expand_corners, spatial, DirectCtx, DirectMotion};
 use super::mvpred::{mb_neighbours, median, p_skip_mv, MvCache, Neighbours, Shape, REF_NA};
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
@@ -223,6 +223,13 @@ fn fill_rows(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: 
             m.copy_from_slice(&row(k));
         }
     }
+}
+
+/// A block's ref_idx and vector as one integer, for cheap equality tests (a tuple `==`
+/// compares field by field with a branch each).
+#[inline(always)]
+fn motion_key(b: (i8, [i16; 2])) -> u64 {
+    u64::from(b.0 as u8) | (u64::from(b.1[0] as u16) << 8) | (u64::from(b.1[1] as u16) << 24)
 }
 
 /// Sets the ref_idx and vector of each of the 16 blocks (raster order) of a macroblock;
