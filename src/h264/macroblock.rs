@@ -206,8 +206,8 @@ pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, 
     fill_rows(pic, list, mb_x, mb_y, ref_idx, |_| [mv; 4]);
 }
 
-/// Sets ref_idx `ref_idx` for the 16 blocks of a macroblock in list `list`, and the
-/// vectors of its block row k (0..4) to `row(k)`. The arrays are sliced once, so that the
+/// Sets ref_idx `ref_idx` for the four 8x8 blocks of a macroblock in list `list`, and
+/// the vectors of its block row k (0..4) to `row(k)`. The arrays are sliced once, so that the
 /// stores do not reload them and the bounds are checked once per row.
 #[inline(always)]
 fn fill_rows(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, row: impl Fn(usize) -> [[i16; 2]; 4]) {
