@@ -252,12 +252,11 @@ fn mvs(file: &Path, grid: Grid, output: Option<&Path>) -> Result<()> {
         for list in 0..2 {
             for y4 in (0..p.mb_height as usize * 4).step_by(step) {
                 for x4 in (0..stride).step_by(step) {
-                    let i = y4 * stride + x4;
                     let r = p.ref_idx[list][p.ref_index(x4, y4)];
                     if r < 0 || !p.mbs[(y4 / 4) * p.mb_width as usize + x4 / 4].is_decoded() {
                         continue;
                     }
-                    let mv = p.mv[list][i];
+                    let mv = p.mv(list, x4, y4);
                     writeln!(w, "{frame},{},{t},{list},{},{},{},{},{r}", p.poc, x4 * 4, y4 * 4, mv[0], mv[1])?;
                 }
             }

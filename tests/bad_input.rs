@@ -43,11 +43,11 @@ fn run(data: &[u8]) -> (Frames, Vec<Error>) {
     decode_stream(data, |e| match e {
         Event::Picture(_, p) => {
             let mut v = Vec::new();
-            for i in 0..p.mv[0].len() {
+            for i in 0..p.stride4() * p.mb_height as usize * 4 {
                 let r = p.ref_idx[0][p.ref_index(i % p.stride4(), i / p.stride4())];
                 let mb = (i / p.stride4() / 4) * p.mb_width as usize + (i % p.stride4()) / 4;
                 if r >= 0 && p.mbs[mb].is_decoded() {
-                    v.push((i, p.mv[0][i]));
+                    v.push((i, p.mv(0, i % p.stride4(), i / p.stride4())));
                 }
             }
             frames.insert(p.poc + 1_000_000 * p.poc_period as i32, v);

@@ -89,7 +89,6 @@ fn ours(stream: &Path) -> Ours {
         Event::Picture(frame, p) => {
             assert_eq!(frame as usize, o.types.len(), "display indices are consecutive");
             o.types.push(p.picture_type.letter());
-            let stride = p.stride4();
             for (addr, mb) in p.mbs.iter().enumerate() {
                 if !mb.is_decoded() {
                     continue;
@@ -106,9 +105,8 @@ fn ours(stream: &Path) -> Ours {
                 for list in 0..2 {
                     for b in 0..4 {
                         let (x4, y4) = (mx * 4 + (b & 1) * 2, my * 4 + (b >> 1) * 2);
-                        let i = y4 * stride + x4;
                         if p.ref_idx[list][p.ref_index(x4, y4)] >= 0 {
-                            let mv = p.mv[list][i];
+                            let mv = p.mv(list, x4, y4);
                             o.cells.insert(
                                 (frame, list as u8, x4 as u32 * 4, y4 as u32 * 4),
                                 (i32::from(mv[0]), i32::from(mv[1])),

@@ -87,8 +87,9 @@ fn ours(stream: &Path) -> (Vec<Ours>, HashMap<u64, u64>, usize, usize) {
         }
         let planes = dec.compute(p).unwrap().clone();
         let stride = p.stride4();
-        let mut refs = [vec![NO_REF; p.mv[0].len()], vec![NO_REF; p.mv[0].len()]];
-        for b in 0..p.mv[0].len() {
+        let blocks = stride * p.mb_height as usize * 4;
+        let mut refs = [vec![NO_REF; blocks], vec![NO_REF; blocks]];
+        for b in 0..blocks {
             let addr = (b / stride / 4) * p.mb_width as usize + (b % stride) / 4;
             let mb = &p.mbs[addr];
             if !mb.is_decoded() || mb.kind.is_intra() {
@@ -102,7 +103,7 @@ fn ours(stream: &Path) -> (Vec<Ours>, HashMap<u64, u64>, usize, usize) {
                 }
             }
         }
-        out.push(Ours { display: i, planes, kinds: p.mbs.iter().map(|m| m.kind).collect(), mv: p.mv.clone(), refs });
+        out.push(Ours { display: i, planes, kinds: p.mbs.iter().map(|m| m.kind).collect(), mv: [0, 1].map(|l| (0..blocks).map(|b| p.mv(l, b % stride, b / stride)).collect()), refs });
     })
     .unwrap();
     (out, display_of, size.0, size.1)

@@ -34,7 +34,10 @@ const PREFIXES: [(&[u8], &[u8]); 10] = [
 fn check_picture(p: &Picture) {
     let mbs = p.mb_width as usize * p.mb_height as usize;
     assert_eq!(p.mbs.len(), mbs);
-    assert!(p.mv[0].len() >= mbs * 16 && p.ref_idx[0].len() >= mbs * 16);
+    // The motion field covers the picture (refIdx per 8x8 block).
+    assert!(p.ref_idx[0].len() >= mbs * 4 && p.ref_idx[1].len() >= mbs * 4);
+    let (w4, h4) = (p.stride4(), p.mb_height as usize * 4);
+    let _ = (p.mv(0, w4 - 1, h4 - 1), p.mv(1, w4 - 1, h4 - 1));
     if p.picture_type == PictureType::I {
         if let Ok(f) = Reconstructor::new().reconstruct(p, Options::default()) {
             assert_eq!(f.y.len(), mbs * 256);

@@ -38,11 +38,11 @@ impl BlockVector {
 /// (B pictures do not enter CoViAR's accumulation chain). `out` is cleared first.
 pub fn list0_vectors(pic: &Picture, out: &mut Vec<BlockVector>) {
     out.clear();
-    let (mbw, stride) = (pic.mb_width as usize, pic.stride4());
+    let mbw = pic.mb_width as usize;
     for (addr, mb) in pic.mbs.iter().enumerate() {
         let (x0, y0) = (addr % mbw * 16, addr / mbw * 16);
         // The vector of the 4x4 block at (bx, by) within the macroblock, in 4x4 units.
-        let mv = |bx: usize, by: usize| pic.mv[0].get((y0 / 4 + by) * stride + x0 / 4 + bx).copied().unwrap_or([0, 0]);
+        let mv = |bx: usize, by: usize| pic.mv(0, x0 / 4 + bx, y0 / 4 + by);
         let shape = match mb.kind {
             MbKind::PSkip => (16, 16),
             MbKind::P => match mb.part_info() {

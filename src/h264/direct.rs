@@ -45,15 +45,13 @@ fn colocated(col: Option<&Picture>, mb_addr: usize, inference: bool, out: &mut [
         return;
     };
     let w = col.mb_width as usize;
-    let stride = col.stride4();
     let (x0, y0) = ((mb_addr % w) * 4, (mb_addr / w) * 4);
     let slice = (mb.slice_num as usize).wrapping_sub(1);
     let at = |blk: usize| {
         let (x, y) = (x0 + blk % 4, y0 + blk / 4);
-        let (i, ri) = (y * stride + x, col.ref_index(x, y));
-        let list = if col.ref_idx[0].get(ri).is_some_and(|&r| r >= 0) { 0 } else { 1 };
-        match (col.ref_idx[list].get(ri), col.mv[list].get(i)) {
-            (Some(&r), Some(&mv)) if r >= 0 => {
+        let list = if col.ref_idx[0].get(col.ref_index(x, y)).is_some_and(|&r| r >= 0) { 0 } else { 1 };
+        match col.motion(list, x, y) {
+            (r, mv) if r >= 0 => {
                 let id = col.ref_ids.get(slice).and_then(|l| l[list].get(r as usize)).copied().unwrap_or(NO_REF);
                 (mv, r, id)
             }

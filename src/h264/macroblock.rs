@@ -195,34 +195,19 @@ fn fill_mb_zeroed(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_
     if zero == 0 {
         return fill_mb(pic, list, mb_x, mb_y, ref_idx, mv);
     }
-    fill_rows(pic, list, mb_x, mb_y, ref_idx, |k| {
-        let bits = zero >> (4 * k);
-        std::array::from_fn(|c| if (bits >> c) & 1 != 0 { [0, 0] } else { mv })
-    });
+    // With direct_8x8_inference the zero blocks are whole 8x8 blocks.
+    const QUADS: [u16; 4] = [0x0033, 0x00cc, 0x3300, 0xcc00];
+    if QUADS.iter().all(|&q| zero & q == 0 || zero & q == q) {
+        return pic.set_motion8(list, mb_x, mb_y, [ref_idx; 4], QUADS.map(|q| if zero & q != 0 { [0, 0] } else { mv }));
+    }
+    let mvs = std::array::from_fn(|b| if (zero >> b) & 1 != 0 { [0, 0] } else { mv });
+    pic.set_motion4(list, mb_x, mb_y, [ref_idx; 4], &mvs);
 }
 
 /// Sets one ref_idx and vector for the 16 blocks of a macroblock in list `list`.
-pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2]) {
-    fill_rows(pic, list, mb_x, mb_y, ref_idx, |_| [mv; 4]);
-}
-
-/// Sets ref_idx `ref_idx` for the four 8x8 blocks of a macroblock in list `list`, and
-/// the vectors of its block row k (0..4) to `row(k)`. The arrays are sliced once, so that the
-/// stores do not reload them and the bounds are checked once per row.
 #[inline(always)]
-fn fill_rows(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, row: impl Fn(usize) -> [[i16; 2]; 4]) {
-    pic.set_refs(list, mb_x, mb_y, [ref_idx; 4]);
-    let stride = pic.stride4();
-    let i0 = (mb_y * stride + mb_x) * 4;
-    let Some(mvs) = pic.mv.get_mut(list).and_then(|v| v.get_mut(i0..i0 + 3 * stride + 4)) else {
-        return;
-    };
-    for k in 0..4 {
-        let o = k * stride;
-        if let Some(m) = mvs.get_mut(o..o + 4) {
-            m.copy_from_slice(&row(k));
-        }
-    }
+pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2]) {
+    pic.fill_motion(list, mb_x, mb_y, ref_idx, mv);
 }
 
 /// A block's ref_idx and vector as one integer, for cheap equality tests (a tuple `==`
@@ -240,16 +225,7 @@ fn store_blocks(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, blocks
         // The common case: one motion for the whole macroblock.
         return fill_mb(pic, list, mb_x, mb_y, blocks[0].0, blocks[0].1);
     }
-    pic.set_refs(list, mb_x, mb_y, [0, 2, 8, 10].map(|b| blocks[b].0));
-    let stride = pic.stride4();
-    for (r, row) in blocks.chunks_exact(4).enumerate() {
-        let i = (mb_y * 4 + r) * stride + mb_x * 4;
-        if let Some(mvs) = pic.mv[list].get_mut(i..i + 4) {
-            for (dm, &(_, mv)) in mvs.iter_mut().zip(row) {
-                *dm = mv;
-            }
-        }
-    }
+    pic.set_motion(list, mb_x, mb_y, [0, 2, 8, 10].map(|b| blocks[b].0), &blocks.map(|b| b.1));
 }
 
 /// Marks list `list` unused (ref_idx -1, zero vector) for the 16 blocks of a macroblock.
@@ -466,6 +442,7 @@ pub fn inter_pred(
     for (l, c) in cache.iter_mut().enumerate().take(lists) {
         c.load(pic, l, mb_x, mb_y, n);
     }
+    let mut fine = false;
     let fill_direct = |c: &mut MvCache, l: usize, direct: &DirectMotion, x8: usize, y8: usize, w: usize| {
         for y in y8..y8 + w {
             for x in x8..x8 + w {
@@ -509,6 +486,15 @@ pub fn inter_pred(
         for i in 0..4 {
             mb.sub_mb_type[i] = syn.sub_mb_type(b_slice)?;
         }
+        // Motion finer than 8x8: sub-partitions smaller than 8x8, or direct ones without
+        // direct_8x8_inference.
+        fine = (0..4).any(|i| {
+            if is_direct(mb.sub_mb_type[i]) {
+                !dctx.direct_8x8_inference
+            } else {
+                mb.sub_info(i).is_some_and(|s| s.num_parts > 1)
+            }
+        });
         if mb.sub_mb_type.iter().any(|&t| is_direct(t)) {
             direct_motion(&dctx, &[cache[0].mb_neighbours(), cache[1].mb_neighbours()], addr as usize, direct);
         }
@@ -551,7 +537,7 @@ pub fn inter_pred(
         }
     }
     for (l, c) in cache.iter().enumerate().take(lists) {
-        c.store(pic, l, mb_x, mb_y);
+        c.store(pic, l, mb_x, mb_y, fine);
     }
     Ok(())
 }

@@ -48,20 +48,12 @@ impl MvCache {
     /// not available until partitions are decoded.
     pub fn load(&mut self, pic: &Picture, list: usize, mb_x: usize, mb_y: usize, n: Neighbours) {
         self.refs = [[REF_NA; 6]; 5];
-        let stride = pic.stride4();
-        let refs = &pic.ref_idx[list];
-        let mvs = &pic.mv[list];
         let (x0, y0) = (mb_x * 4, mb_y * 4);
-        let at = |x: usize, y: usize| match (refs.get(pic.ref_index(x, y)), mvs.get(y * stride + x)) {
-            (Some(&r), Some(&m)) => Some((r, m)),
-            _ => None,
-        };
+        let at = |x: usize, y: usize| pic.motion(list, x, y);
         // The row above (x0 - 1 ..= x0 + 4) and the column to the left, where available.
-        let mut put = |cy: usize, cx: usize, v: Option<(i8, [i16; 2])>| {
-            if let Some((r, m)) = v {
-                self.refs[cy][cx] = r;
-                self.mvs[cy][cx] = m;
-            }
+        let mut put = |cy: usize, cx: usize, (r, m): (i8, [i16; 2])| {
+            self.refs[cy][cx] = r;
+            self.mvs[cy][cx] = m;
         };
         if n.d {
             put(0, 0, at(x0 - 1, y0 - 1));
@@ -81,15 +73,14 @@ impl MvCache {
         }
     }
 
-    /// Writes the inside of the cache back into the picture.
-    pub fn store(&self, pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize) {
-        pic.set_refs(list, mb_x, mb_y, [self.refs[1][1], self.refs[1][3], self.refs[3][1], self.refs[3][3]]);
-        let stride = pic.stride4();
-        for r in 0..4 {
-            let i = (mb_y * 4 + r) * stride + mb_x * 4;
-            if let Some(dst) = pic.mv[list].get_mut(i..i + 4) {
-                dst.copy_from_slice(&self.mvs[r + 1][1..5]);
-            }
+    /// Writes the inside of the cache back into the picture: per 8x8 block, or per 4x4
+    /// block when the macroblock has partitions smaller than 8x8 (`fine`).
+    pub fn store(&self, pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, fine: bool) {
+        let refs = [self.refs[1][1], self.refs[1][3], self.refs[3][1], self.refs[3][3]];
+        if fine {
+            pic.set_motion4(list, mb_x, mb_y, refs, &std::array::from_fn(|b| self.mvs[(b / 4 + 1) % 5][b % 4 + 1]));
+        } else {
+            pic.set_motion8(list, mb_x, mb_y, refs, [self.mvs[1][1], self.mvs[1][3], self.mvs[3][1], self.mvs[3][3]]);
         }
     }
 
@@ -144,12 +135,8 @@ impl MvCache {
 #[inline(always)]
 pub fn mb_neighbours(pic: &Picture, list: usize, mb_x: usize, mb_y: usize, n: Neighbours) -> [(i8, [i16; 2]); 3] {
     const NA: (i8, [i16; 2]) = (REF_NA, [0, 0]);
-    let (refs, mvs, stride) = (&pic.ref_idx[list], &pic.mv[list], pic.stride4());
     // Availability implies that the row above / the column to the left exist.
-    let at = |x: usize, y: usize| match (refs.get(pic.ref_index(x, y)), mvs.get(y * stride + x)) {
-        (Some(&r), Some(&m)) => (r, m),
-        _ => NA,
-    };
+    let at = |x: usize, y: usize| pic.motion(list, x, y);
     let (x0, y0) = (mb_x * 4, mb_y * 4);
     let a = if n.a { at(x0.wrapping_sub(1), y0) } else { NA };
     let b = if n.b { at(x0, y0.wrapping_sub(1)) } else { NA };
@@ -170,13 +157,7 @@ pub fn p_skip_mv(pic: &Picture, mb_x: usize, mb_y: usize, n: Neighbours) -> [i16
     if !n.a || !n.b {
         return [0, 0];
     }
-    let stride = pic.stride4();
-    let at = |x: usize, y: usize| {
-        match (pic.ref_idx[0].get(pic.ref_index(x, y)), pic.mv[0].get(y * stride + x)) {
-            (Some(&r), Some(&m)) => (r, m),
-            _ => (REF_NA, [0, 0]),
-        }
-    };
+    let at = |x: usize, y: usize| pic.motion(0, x, y);
     let (x0, y0) = (mb_x * 4, mb_y * 4);
     let a = at(x0 - 1, y0);
     let b = at(x0, y0 - 1);

@@ -1,7 +1,8 @@
 //! What the compressed-domain pass gives per picture: types, POC, per-macroblock syntax,
-//! the motion-vector field per 4x4 block and the residual levels (not transformed).
+//! the motion field (ref_idx and vectors) and the residual levels (not transformed).
 
 use super::mb::{Macroblock, MbKind};
+use super::mvpred::REF_NA;
 use super::pps::Pps;
 use super::slice::{SliceHeader, SliceType};
 use super::sps::Sps;
@@ -67,8 +68,14 @@ pub struct Picture {
     /// Number of macroblocks that were decoded, as counted by the decoder when it finished
     /// the picture (`decoded_mbs` counts `mbs` again).
     pub mbs_decoded: usize,
-    /// Motion vectors per 4x4 block and list, raster order, stride `mb_width * 4`, quarter pel.
-    pub mv: [Vec<[i16; 2]>; 2],
+    /// Motion vectors per list, quarter pel, read through `mv`: per 8x8 block (`stride8`
+    /// per row, as `ref_idx`), the granularity of every partition of 8x8 or larger, so that
+    /// a macroblock writes 16 bytes per list instead of 64 (the bytes, going to buffers
+    /// that are out of the cache, cost more than the instructions). A macroblock with
+    /// smaller partitions has `FINE` in its four entries and its 16 vectors in `mv4` (per
+    /// 4x4 block, stride `stride4`).
+    mv8: [Vec<[i16; 2]>; 2],
+    mv4: [Vec<[i16; 2]>; 2],
     /// ref_idx per 8x8 block and list, its granularity in the standard (REF_NONE where the
     /// list is unused or the block intra): `ref_index`, `stride8` entries per row.
     /// Both arrays are valid only inside decoded macroblocks.
@@ -123,6 +130,17 @@ impl SliceInfo {
     }
 }
 
+/// Marks in `Picture::mv8` an 8x8 block whose vectors are kept per 4x4 block (`mv4`):
+/// beyond the range of any vector in a conforming stream (8.4.1, Table A-1).
+const FINE: [i16; 2] = [i16::MIN, i16::MIN];
+const FINE_KEY: u32 = 0x8000_8000;
+
+/// A vector as one integer, for one comparison instead of two.
+#[inline(always)]
+fn key(v: [i16; 2]) -> u32 {
+    u32::from(v[0] as u16) | (u32::from(v[1] as u16) << 16)
+}
+
 /// An empty entry of `Picture::ref_ids`.
 pub const NO_REF: u64 = u64::MAX;
 
@@ -144,7 +162,8 @@ impl Picture {
             slices_dropped: 0,
             mbs: Vec::new(),
             mbs_decoded: 0,
-            mv: [Vec::new(), Vec::new()],
+            mv8: [Vec::new(), Vec::new()],
+            mv4: [Vec::new(), Vec::new()],
             ref_idx: [Vec::new(), Vec::new()],
             levels: Levels::default(),
             mvd: [Vec::new(), Vec::new()],
@@ -178,7 +197,8 @@ impl Picture {
         // here and written only by B slices. Entries of macroblocks that were not decoded are
         // stale and must be ignored (see `Macroblock::is_decoded`).
         for l in 0..2 {
-            self.mv[l].resize(mbs * 16, [0, 0]);
+            self.mv8[l].resize(mbs * 4, [0, 0]);
+            self.mv4[l].resize(mbs * 16, [0, 0]);
             self.ref_idx[l].resize(mbs * 4, REF_NONE);
         }
         if std::mem::take(&mut self.list1_used) {
@@ -241,15 +261,13 @@ impl Picture {
 
     fn col_zero_masks(&self, inference: bool) -> Vec<u16> {
         let w = self.mb_width as usize;
-        let stride = self.stride4();
         // Blocks read: with inference only the corners, each standing for its quadrant.
         const CORNERS: [(usize, u16); 4] = [(0, 0x0033), (3, 0x00cc), (12, 0x3300), (15, 0xcc00)];
         let zero = |x4: usize, y4: usize| {
             // refIdxCol and mvCol: list 0's when the co-located block uses list 0, else list 1's.
-            let (i, ri) = (y4 * stride + x4, self.ref_index(x4, y4));
-            let l = usize::from(!self.ref_idx[0].get(ri).is_some_and(|&r| r >= 0));
-            self.ref_idx[l].get(ri) == Some(&0)
-                && self.mv[l].get(i).is_some_and(|m| (-1..=1).contains(&m[0]) && (-1..=1).contains(&m[1]))
+            let l = usize::from(!self.ref_idx[0].get(self.ref_index(x4, y4)).is_some_and(|&r| r >= 0));
+            let (r, m) = self.motion(l, x4, y4);
+            r == 0 && (-1..=1).contains(&m[0]) && (-1..=1).contains(&m[1])
         };
         self.mbs
             .iter()
@@ -294,6 +312,90 @@ impl Picture {
         }
     }
 
+    /// The motion vector of 4x4 block (x4, y4) in list `list` (stale where the block is not
+    /// decoded or does not use the list; zero outside the picture).
+    #[inline]
+    pub fn mv(&self, list: usize, x4: usize, y4: usize) -> [i16; 2] {
+        match self.mv8[list & 1].get(self.ref_index(x4, y4)) {
+            Some(&v) if key(v) != FINE_KEY => v,
+            Some(_) => self.mv_fine(list, x4, y4),
+            None => [0, 0],
+        }
+    }
+
+    /// ref_idx and vector of 4x4 block (x4, y4) in list `list` (REF_NA outside the picture).
+    #[inline(always)]
+    pub fn motion(&self, list: usize, x4: usize, y4: usize) -> (i8, [i16; 2]) {
+        let ri = self.ref_index(x4, y4);
+        match (self.ref_idx[list & 1].get(ri), self.mv8[list & 1].get(ri)) {
+            (Some(&r), Some(&v)) => (r, if key(v) != FINE_KEY { v } else { self.mv_fine(list, x4, y4) }),
+            _ => (REF_NA, [0, 0]),
+        }
+    }
+
+    /// A vector kept per 4x4 block (`mv4`). Out of line: rare, and the readers are hot.
+    #[cold]
+    #[inline(never)]
+    fn mv_fine(&self, list: usize, x4: usize, y4: usize) -> [i16; 2] {
+        self.mv4[list & 1].get(y4 * self.stride4() + x4).copied().unwrap_or([0, 0])
+    }
+
+    /// Sets list `list`'s motion of macroblock (mb_x, mb_y): one ref_idx and vector for the
+    /// whole macroblock.
+    #[inline(always)]
+    pub(super) fn fill_motion(&mut self, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2]) {
+        self.set_motion8(list, mb_x, mb_y, [ref_idx; 4], [mv; 4]);
+    }
+
+    /// Sets list `list`'s motion of macroblock (mb_x, mb_y): ref_idx and vector per 8x8
+    /// block (raster order).
+    #[inline(always)]
+    pub(super) fn set_motion8(&mut self, list: usize, mb_x: usize, mb_y: usize, refs: [i8; 4], mvs: [[i16; 2]; 4]) {
+        if mvs.iter().any(|&v| key(v) == FINE_KEY) {
+            // Only a damaged stream gets here: the value is kept, per 4x4 block.
+            return self.set_motion4(list, mb_x, mb_y, refs, &std::array::from_fn(|b| mvs[(b >> 3) * 2 + ((b & 3) >> 1)]));
+        }
+        self.set_refs(list, mb_x, mb_y, refs);
+        self.set_mv8(list, mb_x, mb_y, mvs);
+    }
+
+    /// Sets list `list`'s motion of macroblock (mb_x, mb_y): ref_idx per 8x8 block and a
+    /// vector per 4x4 block (raster order), for partitions smaller than 8x8.
+    pub(super) fn set_motion4(&mut self, list: usize, mb_x: usize, mb_y: usize, refs: [i8; 4], mvs: &[[i16; 2]; 16]) {
+        self.set_refs(list, mb_x, mb_y, refs);
+        self.set_mv8(list, mb_x, mb_y, [FINE; 4]);
+        let stride = self.stride4();
+        for (r, row) in mvs.chunks_exact(4).enumerate() {
+            let i = (mb_y * 4 + r) * stride + mb_x * 4;
+            if let Some(dst) = self.mv4[list & 1].get_mut(i..i + 4) {
+                dst.copy_from_slice(row);
+            }
+        }
+    }
+
+    /// `set_motion8` where each 8x8 block's four vectors are equal, else `set_motion4`.
+    pub(super) fn set_motion(&mut self, list: usize, mb_x: usize, mb_y: usize, refs: [i8; 4], mvs: &[[i16; 2]; 16]) {
+        let quads = [0, 2, 8, 10];
+        if quads.iter().all(|&b| mvs[b] == mvs[b + 1] && mvs[b] == mvs[b + 4] && mvs[b] == mvs[b + 5]) {
+            self.set_motion8(list, mb_x, mb_y, refs, quads.map(|b| mvs[b]));
+        } else {
+            self.set_motion4(list, mb_x, mb_y, refs, mvs);
+        }
+    }
+
+    /// The four 8x8 vectors of a macroblock (raster order).
+    #[inline(always)]
+    fn set_mv8(&mut self, list: usize, mb_x: usize, mb_y: usize, mvs: [[i16; 2]; 4]) {
+        let stride = self.stride8();
+        let i0 = (mb_y * stride + mb_x) * 2;
+        if let Some(v) = self.mv8[list & 1].get_mut(i0..i0 + stride + 2) {
+            v[..2].copy_from_slice(&mvs[..2]);
+            if let Some(v) = v.get_mut(stride..stride + 2) {
+                v.copy_from_slice(&mvs[2..]);
+            }
+        }
+    }
+
     /// The index in `ref_idx` of the 8x8 block that holds 4x4 block (x4, y4).
     #[inline]
     pub fn ref_index(&self, x4: usize, y4: usize) -> usize {
@@ -311,7 +413,6 @@ impl Picture {
                 h = (h ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3);
             }
         };
-        let stride = self.stride4();
         for (addr, m) in self.mbs.iter().enumerate().filter(|(_, m)| m.is_decoded()) {
             eat(&[m.kind as u8, m.mb_type, m.qp, m.cbp, u8::from(m.transform_size_8x8_flag), m.intra_chroma_pred_mode]);
             eat(&[m.coded_dc, m.direct8x8]);
@@ -322,9 +423,8 @@ impl Picture {
             for l in 0..2 {
                 for y in my..my + 4 {
                     for x in mx..mx + 4 {
-                        let i = y * stride + x;
                         let r = self.ref_idx[l].get(self.ref_index(x, y)).copied().unwrap_or(REF_NONE);
-                        let v = if r >= 0 { self.mv[l].get(i).copied().unwrap_or([0, 0]) } else { [0, 0] };
+                        let v = if r >= 0 { self.mv(l, x, y) } else { [0, 0] };
                         eat(&[r as u8]);
                         eat(&[v[0].to_le_bytes(), v[1].to_le_bytes()].concat());
                     }
@@ -601,5 +701,41 @@ mod tests {
         assert!(l.has_8x8(1) && !l.has_8x8(0) && !l.has_8x8(4));
         assert_eq!(l.stored().nth(1).and_then(|(_, lv)| lv.first_chunk::<64>()), l.block8x8(1));
         assert_eq!(levels.of(0).stored().count(), 0);
+    }
+
+    #[test]
+    fn motion_reads_back_as_set_per_8x8_or_per_4x4_block() {
+        let mut p = Picture::new();
+        (p.mb_width, p.mb_height) = (2, 2);
+        for l in 0..2 {
+            (p.mv8[l], p.mv4[l], p.ref_idx[l]) = (vec![[0, 0]; 16], vec![[0, 0]; 64], vec![REF_NONE; 16]);
+        }
+        // Macroblock (0, 0): one vector; (1, 0): one per 8x8 block; (0, 1): one per 4x4 block;
+        // (1, 1): the value that marks 4x4 storage, which only a damaged stream gives.
+        let quad = [[4, -4], [8, 0], [-12, 2], [0, 6]];
+        let blocks: [[i16; 2]; 16] = std::array::from_fn(|b| [b as i16, -(b as i16)]);
+        p.fill_motion(0, 0, 0, 0, [1, 1]);
+        p.set_motion8(0, 1, 0, [0, 1, 2, 3], quad);
+        p.set_motion(0, 0, 1, [2; 4], &blocks);
+        p.fill_motion(0, 1, 1, 1, FINE);
+        for y4 in 0..8 {
+            for x4 in 0..8 {
+                let q = (y4 % 4 / 2) * 2 + x4 % 4 / 2;
+                let expect = match (x4 / 4, y4 / 4) {
+                    (0, 0) => (0, [1, 1]),
+                    (1, 0) => (q as i8, quad[q]),
+                    (0, 1) => (2, blocks[(y4 % 4) * 4 + x4 % 4]),
+                    _ => (1, FINE),
+                };
+                assert_eq!(p.motion(0, x4, y4), expect, "block ({x4}, {y4})");
+                assert_eq!(p.mv(0, x4, y4), expect.1, "block ({x4}, {y4})");
+            }
+        }
+        // Equal vectors in each 8x8 block are kept per 8x8 block.
+        let coarse: [[i16; 2]; 16] = std::array::from_fn(|b| quad[(b >> 3) * 2 + ((b & 3) >> 1)]);
+        p.set_motion(1, 0, 1, [0; 4], &coarse);
+        assert_eq!(p.mv8[1][p.ref_index(2, 6)], quad[3]);
+        assert_eq!(p.mv(1, 3, 7), quad[3]);
+        assert_eq!(p.motion(0, 0, 8), (REF_NA, [0, 0]), "below the picture");
     }
 }
