@@ -9,6 +9,7 @@ use super::error::{ErrorKind, Fail};
 use super::mb::{blk_xy, MbKind, Macroblock};
 use super::direct::{direct_motion, direct_motion_corners, expand_corners, spatial, DirectCtx, DirectMotion};
 use super::mvpred::{mb_neighbours, median, p_skip_mv, MvCache, Neighbours, Shape, REF_NA};
+use super::macroblock_cabac::MvdRows;
 use super::picture::{Picture, CHROMA_AC, CHROMA_DC, LUMA_DC, REF_NONE};
 use super::pps::Pps;
 use super::slice::{SliceHeader, SliceType};
@@ -35,11 +36,13 @@ pub struct SliceCtx<'a> {
 pub struct MbScratch {
     pub(super) cache: [MvCache; 2],
     pub(super) direct: DirectMotion,
+    /// |mvd| of the neighbours, for CABAC contexts.
+    pub(super) mvd: MvdRows,
 }
 
 impl Default for MbScratch {
     fn default() -> Self {
-        MbScratch { cache: [MvCache::new(), MvCache::new()], direct: [[(0, [0, 0]); 16]; 2] }
+        MbScratch { cache: [MvCache::new(), MvCache::new()], direct: [[(0, [0, 0]); 16]; 2], mvd: MvdRows::default() }
     }
 }
 
@@ -405,7 +408,7 @@ pub fn inter_pred(
     let b_slice = ctx.hdr.slice_type == SliceType::B;
     let lists = if b_slice { 2 } else { 1 };
     let max_ref = [ctx.hdr.num_ref_idx_l0_active_minus1, ctx.hdr.num_ref_idx_l1_active_minus1];
-    let MbScratch { cache, direct } = scratch;
+    let MbScratch { cache, direct, .. } = scratch;
     let is_direct = |t: u8| b_slice && t == 0;
     let dctx = DirectCtx {
         spatial: ctx.hdr.direct_spatial_mv_pred_flag,

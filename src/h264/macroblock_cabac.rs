@@ -38,6 +38,9 @@ pub fn decode_slice_cabac(
     cabac.init_contexts(column, slice_qp);
     cabac.init_engine(r);
     let mut m = MbCabac { cabac, qp: slice_qp, last_dqp_nonzero: false };
+    for row in &mut scratch.mvd.above {
+        row.resize(pic.mb_width as usize, [[0; 2]; 4]);
+    }
     let first = ctx.hdr.first_mb_in_slice;
     let mut n = neighbours(pic.mb_width, addr, first);
     loop {
@@ -69,16 +72,28 @@ pub fn decode_slice_cabac(
     }
 }
 
-/// Writes the |mvd| of an inter macroblock that is not skipped: of its 4x4 blocks in the
-/// CABAC neighbourhood grid, the right column and the bottom row, which are all that later
-/// macroblocks read (`Picture::mvd`). Skipped and intra macroblocks write nothing: readers
-/// take 0.
+/// |mvd| (saturated at 255) of the 4x4 blocks that the contexts of later macroblocks read
+/// (9.3.3.1.1.7), per list: of each macroblock column, the bottom row of the last coded
+/// inter macroblock decoded in it (`above`), and the right column of the last one
+/// (`left`). A macroblock's neighbours A and B, when available, are in its slice, decoded
+/// just before it and just above it (raster order: no FMO in CABAC's profiles); only coded
+/// inter ones are read, so skipped and intra macroblocks write nothing. One row for the
+/// picture, in the cache, instead of an array per picture.
+#[derive(Default)]
+pub struct MvdRows {
+    above: [Vec<[[u8; 2]; 4]>; 2],
+    left: [[[u8; 2]; 4]; 2],
+}
+
+/// Writes the |mvd| of an inter macroblock that is not skipped, at column `mb_x`: of its
+/// 4x4 blocks in the CABAC neighbourhood grid, the right column and the bottom row.
 /// Only the slice's `lists` lists: the neighbours that read them are in the same slice,
 /// so list 1 is never read in a P slice.
-fn store_mvd(pic: &mut Picture, addr: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2], lists: usize) {
+fn store_mvd(rows: &mut MvdRows, mb_x: usize, mvd: &[[[[u8; 2]; 5]; 5]; 2], lists: usize) {
     for (l, grid) in mvd.iter().enumerate().take(lists) {
-        if let Some(d) = pic.mvd[l].get_mut(addr) {
-            *d = std::array::from_fn(|k| if k < 4 { grid[k + 1][4] } else { grid[4][k - 3] });
+        rows.left[l] = std::array::from_fn(|k| grid[k + 1][4]);
+        if let Some(d) = rows.above[l].get_mut(mb_x) {
+            *d = std::array::from_fn(|k| grid[4][k + 1]);
         }
     }
 }
@@ -280,10 +295,10 @@ impl MbCabac<'_> {
             mb.kind = if ctx.hdr.slice_type == SliceType::B { MbKind::B } else { MbKind::P };
             mb.mb_type = t;
             let lists = if ctx.hdr.slice_type == SliceType::B { 2 } else { 1 };
-            let mut syn = CabacInter::new(self, r, pic, addr, n, lists);
+            let mut syn = CabacInter::new(self, r, pic, &scratch.mvd, addr, n, lists);
             inter_pred(&mut syn, pic, ctx, scratch, &mut mb, addr, n)?;
             let mvd = syn.mvd;
-            store_mvd(pic, addr as usize, &mvd, lists);
+            store_mvd(&mut scratch.mvd, mb_x, &mvd, lists);
         }
         if mb.kind != MbKind::I16x16 {
             mb.cbp = self.coded_block_pattern(r, a, b, chroma);
@@ -634,7 +649,7 @@ struct CabacInter<'m, 'c, 'r, 'a> {
 }
 
 impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
-    fn new(m: &'m mut MbCabac<'c>, r: &'r mut BitReader<'a>, pic: &Picture, addr: u32, n: Neighbours, lists: usize) -> Self {
+    fn new(m: &'m mut MbCabac<'c>, r: &'r mut BitReader<'a>, pic: &Picture, rows: &MvdRows, addr: u32, n: Neighbours, lists: usize) -> Self {
         let mut s = CabacInter { m, r, ref_gt0: [[[false; 5]; 5]; 2], mvd: [[[[0; 2]; 5]; 5]; 2] };
         let w = pic.mb_width as usize;
         let (mb_x, mb_y) = (n.mb_x, n.mb_y);
@@ -650,7 +665,7 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
         for l in 0..lists {
             if let Some(m) = a {
                 // The right column of A.
-                let mvd = pic.mvd[l].get(addr as usize - 1).copied().unwrap_or_default();
+                let mvd = rows.left[l];
                 for k in 0..4 {
                     let r = pic.ref_idx[l].get(pic.ref_index(mb_x * 4 - 1, mb_y * 4 + k));
                     s.ref_gt0[l][k + 1][0] = !direct_at(m, 3, k) && r.is_some_and(|&r| r > 0);
@@ -660,10 +675,10 @@ impl<'m, 'c, 'r, 'a> CabacInter<'m, 'c, 'r, 'a> {
             if let Some(m) = b {
                 // The bottom row of B.
                 let ri = pic.ref_index(mb_x * 4, mb_y * 4 - 1);
-                if let (Some(refs), Some(mvd)) = (pic.ref_idx[l].get(ri..ri + 2), pic.mvd[l].get(addr as usize - w)) {
+                if let (Some(refs), Some(mvd)) = (pic.ref_idx[l].get(ri..ri + 2), rows.above[l].get(mb_x)) {
                     for k in 0..4 {
                         s.ref_gt0[l][0][k + 1] = !direct_at(m, k, 3) && refs[k / 2] > 0;
-                        s.mvd[l][0][k + 1] = mvd[4 + k];
+                        s.mvd[l][0][k + 1] = mvd[k];
                     }
                 }
             }

@@ -82,10 +82,6 @@ pub struct Picture {
     pub ref_idx: [Vec<i8>; 2],
     /// Residual levels of the coded blocks (see `MbLevels` for the block numbering).
     pub levels: Levels,
-    /// |mvd| (saturated at 255) per macroblock and list of the 4x4 blocks that the CABAC
-    /// contexts of later macroblocks read: its right column (rows 0..4), then its bottom row
-    /// (columns 0..4). Written by CABAC slices only.
-    pub mvd: [Vec<[[u8; 2]; 8]>; 2],
     /// Per slice (index slice_num - 1): the reference picture lists, as the decode_index
     /// of each entry (NO_REF where none). Co-located data of later B pictures uses them.
     pub ref_ids: Vec<[[u64; 32]; 2]>,
@@ -166,7 +162,6 @@ impl Picture {
             mv4: [Vec::new(), Vec::new()],
             ref_idx: [Vec::new(), Vec::new()],
             levels: Levels::default(),
-            mvd: [Vec::new(), Vec::new()],
             ref_ids: Vec::new(),
             slice_info: Vec::new(),
             mb_written: Vec::new(),
@@ -203,9 +198,6 @@ impl Picture {
         }
         if std::mem::take(&mut self.list1_used) {
             self.ref_idx[1].fill(REF_NONE);
-        }
-        for l in 0..2 {
-            self.mvd[l].resize(mbs, [[0, 0]; 8]);
         }
         self.levels.reset(mbs);
         self.slices = 0;
