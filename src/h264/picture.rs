@@ -304,8 +304,8 @@ impl Picture {
         }
     }
 
-    /// The motion vector of 4x4 block (x4, y4) in list `list` (stale where the block is not
-    /// decoded or does not use the list; zero outside the picture).
+    /// The motion vector of 4x4 block (x4, y4) in list `list`, x4 < `stride4` (stale where
+    /// the block is not decoded or does not use the list; zero below the picture).
     #[inline]
     pub fn mv(&self, list: usize, x4: usize, y4: usize) -> [i16; 2] {
         match self.mv8[list & 1].get(self.ref_index(x4, y4)) {
@@ -315,7 +315,8 @@ impl Picture {
         }
     }
 
-    /// ref_idx and vector of 4x4 block (x4, y4) in list `list` (REF_NA outside the picture).
+    /// ref_idx and vector of 4x4 block (x4, y4) in list `list`, x4 < `stride4` (REF_NA below
+    /// the picture).
     #[inline(always)]
     pub fn motion(&self, list: usize, x4: usize, y4: usize) -> (i8, [i16; 2]) {
         let ri = self.ref_index(x4, y4);
