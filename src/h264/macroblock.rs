@@ -124,7 +124,7 @@ fn neighbours_at(mb_width: u32, addr: u32, x: u32, y: u32, first_mb: u32) -> Nei
 pub(super) fn decode_p_skip(pic: &mut Picture, ctx: &SliceCtx, addr: u32, n: Neighbours, qp: i32) {
     let (x, y) = (n.mb_x, n.mb_y);
     let mv = p_skip_mv(pic, x, y, n);
-    fill_mb(pic, 0, x, y, 0, mv);
+    pic.fill_motion(0, x, y, 0, mv);
     pic.set_mb(
         addr as usize,
         Macroblock { kind: MbKind::PSkip, slice_num: ctx.slice_num, qp: qp as u8, ..Macroblock::default() },
@@ -182,7 +182,7 @@ fn direct_16x16(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr
     for l in 0..2 {
         let d = &direct[l];
         if [3, 12, 15].iter().all(|&b| motion_key(d[b]) == motion_key(d[0])) {
-            fill_mb(pic, l, mb_x, mb_y, d[0].0, d[0].1);
+            pic.fill_motion(l, mb_x, mb_y, d[0].0, d[0].1);
         } else {
             if !expanded {
                 expand_corners(direct);
@@ -193,10 +193,10 @@ fn direct_16x16(pic: &mut Picture, ctx: &SliceCtx, scratch: &mut MbScratch, addr
     }
 }
 
-/// `fill_mb`, but with a zero vector in the blocks of `zero` (bit y * 4 + x).
+/// `Picture::fill_motion`, but with a zero vector in the blocks of `zero` (bit y * 4 + x).
 fn fill_mb_zeroed(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2], zero: u16) {
     if zero == 0 {
-        return fill_mb(pic, list, mb_x, mb_y, ref_idx, mv);
+        return pic.fill_motion(list, mb_x, mb_y, ref_idx, mv);
     }
     // With direct_8x8_inference the zero blocks are whole 8x8 blocks.
     const QUADS: [u16; 4] = [0x0033, 0x00cc, 0x3300, 0xcc00];
@@ -205,12 +205,6 @@ fn fill_mb_zeroed(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_
     }
     let mvs = std::array::from_fn(|b| if (zero >> b) & 1 != 0 { [0, 0] } else { mv });
     pic.set_motion4(list, mb_x, mb_y, [ref_idx; 4], &mvs);
-}
-
-/// Sets one ref_idx and vector for the 16 blocks of a macroblock in list `list`.
-#[inline(always)]
-pub(super) fn fill_mb(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, ref_idx: i8, mv: [i16; 2]) {
-    pic.fill_motion(list, mb_x, mb_y, ref_idx, mv);
 }
 
 /// A block's ref_idx and vector as one integer, for cheap equality tests (a tuple `==`
@@ -226,14 +220,14 @@ fn store_blocks(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize, blocks
     let k0 = motion_key(blocks[0]);
     if blocks.iter().all(|&b| motion_key(b) == k0) {
         // The common case: one motion for the whole macroblock.
-        return fill_mb(pic, list, mb_x, mb_y, blocks[0].0, blocks[0].1);
+        return pic.fill_motion(list, mb_x, mb_y, blocks[0].0, blocks[0].1);
     }
     pic.set_motion(list, mb_x, mb_y, [0, 2, 8, 10].map(|b| blocks[b].0), &blocks.map(|b| b.1));
 }
 
 /// Marks list `list` unused (ref_idx -1, zero vector) for the 16 blocks of a macroblock.
 pub(super) fn set_unused_list(pic: &mut Picture, list: usize, mb_x: usize, mb_y: usize) {
-    fill_mb(pic, list, mb_x, mb_y, REF_NONE, [0, 0]);
+    pic.fill_motion(list, mb_x, mb_y, REF_NONE, [0, 0]);
 }
 
 fn macroblock_layer(
@@ -433,12 +427,12 @@ pub fn inter_pred(
         }
         for (l, &rf) in refs.iter().enumerate().take(lists) {
             if !info.pred[0].uses(l) {
-                fill_mb(pic, l, mb_x, mb_y, REF_NONE, [0, 0]);
+                pic.fill_motion(l, mb_x, mb_y, REF_NONE, [0, 0]);
                 continue;
             }
             let mvd = syn.mvd(l, 0, 0, 4, 4)?;
             let [a, b, c] = mb_neighbours(pic, l, mb_x, mb_y, n);
-            fill_mb(pic, l, mb_x, mb_y, rf, add_mv(median(a, b, c, rf), mvd));
+            pic.fill_motion(l, mb_x, mb_y, rf, add_mv(median(a, b, c, rf), mvd));
         }
         return Ok(());
     }
@@ -491,13 +485,7 @@ pub fn inter_pred(
         }
         // Motion finer than 8x8: sub-partitions smaller than 8x8, or direct ones without
         // direct_8x8_inference.
-        fine = (0..4).any(|i| {
-            if is_direct(mb.sub_mb_type[i]) {
-                !dctx.direct_8x8_inference
-            } else {
-                mb.sub_info(i).is_some_and(|s| s.num_parts > 1)
-            }
-        });
+        fine = !no_sub_8x8_smaller(mb, ctx.sps);
         if mb.sub_mb_type.iter().any(|&t| is_direct(t)) {
             direct_motion(&dctx, &[cache[0].mb_neighbours(), cache[1].mb_neighbours()], addr as usize, direct);
         }

@@ -308,11 +308,7 @@ impl Picture {
     /// the block is not decoded or does not use the list; zero below the picture).
     #[inline]
     pub fn mv(&self, list: usize, x4: usize, y4: usize) -> [i16; 2] {
-        match self.mv8[list & 1].get(self.ref_index(x4, y4)) {
-            Some(&v) if key(v) != FINE_KEY => v,
-            Some(_) => self.mv_fine(list, x4, y4),
-            None => [0, 0],
-        }
+        self.motion(list, x4, y4).1
     }
 
     /// ref_idx and vector of 4x4 block (x4, y4) in list `list`, x4 < `stride4` (REF_NA below
